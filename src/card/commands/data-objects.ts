@@ -1,0 +1,3 @@
+import { defineInsTable, type InsTable } from '../dispatch.js';
+
+export const DATA_OBJECT_COMMANDS: InsTable = defineInsTable();

@@ -1,0 +1,300 @@
+/**
+ * Access rules: per file and operation, an expression over ALWAYS, NEVER, PIN(ref), KEY(ref), SM,
+ * AND and OR — stored in the FCP as security attributes in the ISO/IEC 7816-4:2013 §9.3 *expanded
+ * format* (FCP tag 'AB'), the one encoding chipwright reads and writes.
+ *
+ * Encoding (one access-mode DO followed by one security-condition DO, repeated):
+ *
+ * | access mode DO            | operation                                            |
+ * |---------------------------|------------------------------------------------------|
+ * | `80 01 xx` AM byte (EF)   | b1 read, b2 update, b3 append (write), b4 deactivate, b5 activate, b6 terminate, b7 delete |
+ * | `80 01 xx` AM byte (DF)   | b2/b3 create child (EF/DF), b4 deactivate, b5 activate, b6 terminate, b7 delete; b1 (delete child) is accepted as a synonym of b7 on the child |
+ * | `84 01 0E` INS            | erase (ERASE BINARY), which has no AM-byte bit of its own |
+ *
+ * | security condition DO (table 33) | meaning                                       |
+ * |----------------------------------|-----------------------------------------------|
+ * | `90 00`                          | ALWAYS                                        |
+ * | `97 00`                          | NEVER                                         |
+ * | `A4 06 83 01 rr 95 01 08`        | PIN(rr): user authentication, knowledge based (usage qualifier 08) |
+ * | `A4 06 83 01 rr 95 01 80`        | KEY(rr): external authentication with key rr (usage qualifier 80) |
+ * | `B4 03 95 01 30`                 | SM: command and response under secure messaging (CCT, qualifier 30) |
+ * | `A0 ..` / `AF ..`                | OR / AND of the nested condition DOs           |
+ *
+ * A file without security attributes is unprotected (every operation ALWAYS). When attributes are
+ * present, an operation they do not mention is NEVER: forgetting a rule locks, it never opens.
+ */
+import { concatBytes } from '../../bytes/index.js';
+import { encodeTlv, parseTlvList, type Tlv, TlvError } from '../../tlv/ber.js';
+
+export const ACCESS_OPS = [
+  'read',
+  'update',
+  'erase',
+  'append',
+  'delete',
+  'create',
+  'activate',
+  'deactivate',
+  'terminate',
+] as const;
+export type AccessOp = (typeof ACCESS_OPS)[number];
+
+export type Condition =
+  | { readonly kind: 'always' }
+  | { readonly kind: 'never' }
+  | { readonly kind: 'pin'; readonly ref: number }
+  | { readonly kind: 'key'; readonly ref: number }
+  | { readonly kind: 'sm' }
+  | { readonly kind: 'and'; readonly of: readonly Condition[] }
+  | { readonly kind: 'or'; readonly of: readonly Condition[] };
+
+export const ALWAYS: Condition = Object.freeze({ kind: 'always' });
+export const NEVER: Condition = Object.freeze({ kind: 'never' });
+export const SM_REQUIRED: Condition = Object.freeze({ kind: 'sm' });
+export const pin = (ref: number): Condition => Object.freeze({ kind: 'pin', ref });
+export const key = (ref: number): Condition => Object.freeze({ kind: 'key', ref });
+export const and = (...of: Condition[]): Condition => Object.freeze({ kind: 'and', of });
+export const or = (...of: Condition[]): Condition => Object.freeze({ kind: 'or', of });
+
+/** Rules per operation. `undefined` (no attributes at all) means unprotected. */
+export type AccessRules = Readonly<Partial<Record<AccessOp, Condition>>>;
+
+/** The rule in force for `op`: ALWAYS without attributes, NEVER when attributes omit it. */
+export function ruleFor(rules: AccessRules | undefined, op: AccessOp): Condition {
+  if (rules === undefined) return ALWAYS;
+  return rules[op] ?? NEVER;
+}
+
+/** What a condition is evaluated against: the channel's security status for one file. */
+export interface SecurityFacts {
+  pinVerified(ref: number): boolean;
+  keyAuthenticated(ref: number): boolean;
+  readonly secureMessaging: boolean;
+}
+
+/** Evaluates a condition (pure). */
+export function satisfies(c: Condition, facts: SecurityFacts): boolean {
+  switch (c.kind) {
+    case 'always':
+      return true;
+    case 'never':
+      return false;
+    case 'pin':
+      return facts.pinVerified(c.ref);
+    case 'key':
+      return facts.keyAuthenticated(c.ref);
+    case 'sm':
+      return facts.secureMessaging;
+    case 'and':
+      return c.of.every((x) => satisfies(x, facts));
+    case 'or':
+      return c.of.some((x) => satisfies(x, facts));
+  }
+}
+
+/** "PIN(81) AND SM" — for traces, the README and error messages. */
+export function formatCondition(c: Condition): string {
+  const h = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
+  switch (c.kind) {
+    case 'always':
+      return 'ALWAYS';
+    case 'never':
+      return 'NEVER';
+    case 'pin':
+      return `PIN(${h(c.ref)})`;
+    case 'key':
+      return `KEY(${h(c.ref)})`;
+    case 'sm':
+      return 'SM';
+    case 'and':
+    case 'or':
+      return `(${c.of.map(formatCondition).join(c.kind === 'and' ? ' AND ' : ' OR ')})`;
+  }
+}
+
+/**
+ * Parses the textual form used by profiles and the CLI: `ALWAYS`, `NEVER`, `PIN(81)`, `KEY(01)`,
+ * `SM`, combined with `AND`/`OR` (AND binds tighter) and parentheses. References are hex.
+ */
+export function parseCondition(text: string): Condition {
+  const tokens = text.match(/\(|\)|[A-Za-z]+\s*\(\s*[0-9A-Fa-f]{1,2}\s*\)|[A-Za-z]+/g) ?? [];
+  const joined = tokens.join('').replace(/\s/g, '');
+  if (joined !== text.replace(/\s/g, '')) throw new Error(`access rule "${text}": unexpected characters`);
+  let i = 0;
+  const peek = (): string | undefined => tokens[i]?.toUpperCase();
+  const primary = (): Condition => {
+    const t = tokens[i++];
+    if (t === undefined) throw new Error(`access rule "${text}": ends early`);
+    if (t === '(') {
+      const c = orExpr();
+      if (tokens[i++] !== ')') throw new Error(`access rule "${text}": missing ")"`);
+      return c;
+    }
+    const m = /^([A-Za-z]+)\s*(?:\(\s*([0-9A-Fa-f]{1,2})\s*\))?$/.exec(t);
+    const word = m?.[1]?.toUpperCase();
+    const ref = m?.[2] !== undefined ? parseInt(m[2], 16) : undefined;
+    if (word === 'ALWAYS' && ref === undefined) return ALWAYS;
+    if (word === 'NEVER' && ref === undefined) return NEVER;
+    if (word === 'SM' && ref === undefined) return SM_REQUIRED;
+    if (word === 'PIN' && ref !== undefined) return pin(ref);
+    if (word === 'KEY' && ref !== undefined) return key(ref);
+    throw new Error(
+      `access rule "${text}": "${t}" is not ALWAYS, NEVER, SM, PIN(hex ref) or KEY(hex ref)`,
+    );
+  };
+  const andExpr = (): Condition => {
+    const parts = [primary()];
+    while (peek() === 'AND') {
+      i++;
+      parts.push(primary());
+    }
+    return parts.length === 1 ? parts[0]! : and(...parts);
+  };
+  const orExpr = (): Condition => {
+    const parts = [andExpr()];
+    while (peek() === 'OR') {
+      i++;
+      parts.push(andExpr());
+    }
+    return parts.length === 1 ? parts[0]! : or(...parts);
+  };
+  const c = orExpr();
+  if (i !== tokens.length) throw new Error(`access rule "${text}": unexpected "${tokens[i]}"`);
+  return c;
+}
+
+// --- ISO/IEC 7816-4 expanded format -------------------------------------------------------------
+
+const EF_BITS: Readonly<Partial<Record<AccessOp, number>>> = {
+  read: 0x01,
+  update: 0x02,
+  append: 0x04,
+  deactivate: 0x08,
+  activate: 0x10,
+  terminate: 0x20,
+  delete: 0x40,
+};
+const DF_BITS: Readonly<Partial<Record<AccessOp, number>>> = {
+  create: 0x06,
+  deactivate: 0x08,
+  activate: 0x10,
+  terminate: 0x20,
+  delete: 0x40,
+};
+const INS_ERASE_BINARY = 0x0e;
+
+/** Encodes one security condition DO (table 33). */
+export function encodeCondition(c: Condition): Uint8Array {
+  switch (c.kind) {
+    case 'always':
+      return new Uint8Array([0x90, 0x00]);
+    case 'never':
+      return new Uint8Array([0x97, 0x00]);
+    case 'pin':
+      return new Uint8Array([0xa4, 0x06, 0x83, 0x01, c.ref, 0x95, 0x01, 0x08]);
+    case 'key':
+      return new Uint8Array([0xa4, 0x06, 0x83, 0x01, c.ref, 0x95, 0x01, 0x80]);
+    case 'sm':
+      return new Uint8Array([0xb4, 0x03, 0x95, 0x01, 0x30]);
+    case 'and':
+      return encodeTlv(0xaf, concatBytes(...c.of.map(encodeCondition)));
+    case 'or':
+      return encodeTlv(0xa0, concatBytes(...c.of.map(encodeCondition)));
+  }
+}
+
+function decodeCondition(t: Tlv): Condition {
+  switch (t.tag) {
+    case 0x90:
+      return ALWAYS;
+    case 0x97:
+      return NEVER;
+    case 0xa4: {
+      const ref = childByte(t, 0x83);
+      const uq = childByte(t, 0x95);
+      if (uq === 0x08) return pin(ref);
+      if (uq === 0x80) return key(ref);
+      throw new TlvError(`AT usage qualifier ${uq.toString(16)} is not 08 (PIN) or 80 (key)`, 0);
+    }
+    case 0xb4:
+      return SM_REQUIRED;
+    case 0xa0:
+    case 0xaf: {
+      const of = (t.children ?? []).map(decodeCondition);
+      if (of.length === 0) throw new TlvError('empty AND/OR template', 0);
+      return t.tag === 0xa0 ? or(...of) : and(...of);
+    }
+    default:
+      throw new TlvError(`unsupported security condition DO ${t.tag.toString(16).toUpperCase()}`, 0);
+  }
+}
+
+function childByte(t: Tlv, tag: number): number {
+  const c = t.children?.find((x) => x.tag === tag);
+  if (c === undefined || c.value.length !== 1) {
+    throw new TlvError(`template ${t.tag.toString(16).toUpperCase()} needs a one-byte ${tag.toString(16).toUpperCase()}`, 0);
+  }
+  return c.value[0]!;
+}
+
+function sameCondition(a: Condition, b: Condition): boolean {
+  return formatCondition(a) === formatCondition(b);
+}
+
+/**
+ * Encodes rules as the value of FCP tag 'AB' (without the AB header). Operations with the same
+ * condition share one AM byte; erase on an EF gets its own command-header DO.
+ */
+export function encodeAccessRules(rules: AccessRules, isDf: boolean): Uint8Array {
+  const bits = isDf ? DF_BITS : EF_BITS;
+  const groups: { am: number; cond: Condition }[] = [];
+  const parts: Uint8Array[] = [];
+  for (const op of ACCESS_OPS) {
+    const c = rules[op];
+    if (c === undefined) continue;
+    const bit = bits[op];
+    if (bit === undefined) {
+      if (op === 'erase' && !isDf) {
+        parts.push(new Uint8Array([0x84, 0x01, INS_ERASE_BINARY]), encodeCondition(c));
+        continue;
+      }
+      throw new Error(`access rule "${op}" does not apply to ${isDf ? 'a DF' : 'an EF'}`);
+    }
+    const g = groups.find((x) => sameCondition(x.cond, c));
+    if (g) g.am |= bit;
+    else groups.push({ am: bit, cond: c });
+  }
+  const out: Uint8Array[] = [];
+  for (const g of groups) out.push(new Uint8Array([0x80, 0x01, g.am]), encodeCondition(g.cond));
+  return concatBytes(...out, ...parts);
+}
+
+/**
+ * Decodes the value of FCP tag 'AB'. Strict: an AM DO without a following SC DO, unknown AM DOs
+ * or SC DOs raise `TlvError`, so a card image or CREATE FILE never carries rules we misread.
+ */
+export function decodeAccessRules(value: Uint8Array, isDf: boolean): AccessRules {
+  const list = parseTlvList(value);
+  const bits = isDf ? DF_BITS : EF_BITS;
+  const rules: Partial<Record<AccessOp, Condition>> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const am = list[i]!;
+    const sc = list[i + 1];
+    if (sc === undefined) throw new TlvError('access mode DO without a security condition DO', 0);
+    const cond = decodeCondition(sc);
+    if (am.tag === 0x80) {
+      if (am.value.length !== 1) throw new TlvError('AM byte DO 80 must be one byte', 0);
+      const b = am.value[0]!;
+      for (const op of ACCESS_OPS) {
+        const bit = bits[op];
+        if (bit !== undefined && (b & bit) !== 0) rules[op] = cond;
+      }
+      if (isDf && (b & 0x01) !== 0 && rules.delete === undefined) rules.delete = cond;
+    } else if (am.tag === 0x84 && am.value.length === 1 && am.value[0] === INS_ERASE_BINARY && !isDf) {
+      rules.erase = cond;
+    } else {
+      throw new TlvError(`unsupported access mode DO ${am.tag.toString(16).toUpperCase()}`, 0);
+    }
+  }
+  return rules;
+}

@@ -1,0 +1,39 @@
+/**
+ * The card's non-volatile state: everything a card image holds. Transient state (current files,
+ * security status, channels, SM sessions) lives in {@link Channel} and is never persisted.
+ */
+import type { DedicatedFile } from './fs/file.js';
+import type { KeyObject } from './security/objects.js';
+
+/**
+ * Card life cycle (ISO/IEC 7816-4 §7.4.10 applied to the MF): `personalization` (MF in
+ * initialisation state, LCS 03) until ACTIVATE FILE on the MF moves it to `operational` (LCS 05),
+ * irreversibly; `terminated` after TERMINATE DF on the MF.
+ */
+export const CARD_LIFE_CYCLES = ['personalization', 'operational', 'terminated'] as const;
+export type CardLifeCycle = (typeof CARD_LIFE_CYCLES)[number];
+
+/** An installed applet: which factory made it, its parameters, and its own life cycle. */
+export interface AppletRecord {
+  readonly aid: Uint8Array;
+  /** Name of the {@link AppletFactory} that builds it (resolved again when an image loads). */
+  readonly type: string;
+  readonly params: Uint8Array;
+  /** GlobalPlatform-style: `selectable` answers SELECT, `locked` does not (6A82). */
+  lifeCycle: 'selectable' | 'locked';
+  /** The applet's own non-volatile key/value store (journalled like every other write). */
+  store: { key: string; value: Uint8Array }[];
+}
+
+export interface CardState {
+  serial: Uint8Array;
+  atr: Uint8Array;
+  lifeCycle: CardLifeCycle;
+  /** Key used with EXTERNAL AUTHENTICATE P2=00 during personalization (never after). */
+  transportKey: KeyObject;
+  mf: DedicatedFile;
+  applets: AppletRecord[];
+  /** Bytes of non-volatile memory for files (CREATE FILE answers 6A84 beyond it). */
+  capacity: number;
+  maxChannels: number;
+}
