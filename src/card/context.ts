@@ -6,7 +6,7 @@
 import { SW, StatusWordError } from '../apdu/status.js';
 import type { NvMemory } from './nv.js';
 import type { CardRng } from './rng.js';
-import type { Channel } from './channel.js';
+import type { Channel, SelectedApplet } from './channel.js';
 import type { CardLifeCycle, CardState, AppletRecord } from './state.js';
 import {
   LCS,
@@ -31,6 +31,13 @@ export interface CardInternals {
   readonly nv: NvMemory;
   readonly rng: CardRng;
   emit(event: CardEvent): void;
+  /** The applet whose DF is `df` or the nearest DF above it. */
+  appletAt(df: DedicatedFile): SelectedApplet | null;
+  /** Opens a logical channel (MANAGE CHANNEL); returns its number. */
+  openChannel(from: Channel, requested: number): number;
+  closeChannel(n: number): void;
+  /** After DELETE FILE: forget applets under it, move channels that stood in it to its parent. */
+  fileDeleted(f: FileNode, parent: DedicatedFile): void;
 }
 
 export class CommandContext implements SecurityFacts {
@@ -108,6 +115,13 @@ export class CommandContext implements SecurityFacts {
     if (ch.df !== df) {
       for (const p of ch.pins) if (!pinStillInScope(p, df)) ch.pins.delete(p);
       for (const k of ch.keys) if (!keyStillInScope(k, df)) ch.keys.delete(k);
+      const applet = this.card.appletAt(df);
+      if (applet !== ch.applet) {
+        ch.applet?.applet.deselect?.(this);
+        ch.applet = applet;
+        ch.df = df;
+        applet?.applet.select?.(this);
+      }
     }
     ch.df = df;
     ch.ef = null;

@@ -22,8 +22,8 @@ import { Channel, type SelectedApplet } from './channel.js';
 import { CommandContext, type CardEvent, type CardInternals } from './context.js';
 import type { AppletFactory } from './applet.js';
 import type { AppletRecord, CardState } from './state.js';
-import { LCS, newDf, type DedicatedFile } from './fs/file.js';
-import { attach, dfByExactName, detach, isWithin } from './fs/tree.js';
+import { LCS, newDf, type DedicatedFile, type FileNode } from './fs/file.js';
+import { attach, dfByExactName, isWithin } from './fs/tree.js';
 import { NEVER } from './security/access.js';
 import { newKey } from './security/objects.js';
 import type { CommandHandler, HandlerResult, InsTable } from './dispatch.js';
@@ -263,9 +263,18 @@ export class Card implements CardInternals {
     }
   }
 
-  /** Detach helper that keeps applet records consistent. */
-  deleteFile(ctxDf: DedicatedFile): void {
-    detach(this.nv, ctxDf);
+  fileDeleted(f: FileNode, parent: DedicatedFile): void {
+    if (f.kind === 'DF') {
+      this.forgetAppletsUnder(f);
+      this.rebuildApplets();
+    }
+    for (let i = 0; i < this.channels.length; i++) {
+      const ch = this.channels[i];
+      if (ch === undefined) continue;
+      if (isWithin(ch.df, f as DedicatedFile) || (ch.ef !== null && isWithin(ch.ef, f as DedicatedFile))) {
+        this.contexts[i]!.setCurrentDf(parent);
+      }
+    }
   }
 
   // --- the APDU pipeline ----------------------------------------------------------------------

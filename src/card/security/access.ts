@@ -20,8 +20,9 @@
  * | `B4 03 95 01 30`                 | SM: command and response under secure messaging (CCT, qualifier 30) |
  * | `A0 ..` / `AF ..`                | OR / AND of the nested condition DOs           |
  *
- * A file without security attributes is unprotected (every operation ALWAYS). When attributes are
- * present, an operation they do not mention is NEVER: forgetting a rule locks, it never opens.
+ * A file without security attributes is open for use (read, update, erase, append: ALWAYS) but
+ * not for its life cycle (delete, create, activate, deactivate, terminate: NEVER). When attributes
+ * are present, an operation they do not mention is NEVER: forgetting a rule locks, never opens.
  */
 import { concatBytes } from '../../bytes/index.js';
 import { encodeTlv, parseTlvList, type Tlv, TlvError } from '../../tlv/ber.js';
@@ -56,12 +57,14 @@ export const key = (ref: number): Condition => Object.freeze({ kind: 'key', ref 
 export const and = (...of: Condition[]): Condition => Object.freeze({ kind: 'and', of });
 export const or = (...of: Condition[]): Condition => Object.freeze({ kind: 'or', of });
 
-/** Rules per operation. `undefined` (no attributes at all) means unprotected. */
+/** Rules per operation. `undefined` (no attributes at all) means open for use, closed for life cycle. */
 export type AccessRules = Readonly<Partial<Record<AccessOp, Condition>>>;
 
-/** The rule in force for `op`: ALWAYS without attributes, NEVER when attributes omit it. */
+const USE_OPS: ReadonlySet<AccessOp> = new Set(['read', 'update', 'erase', 'append']);
+
+/** The rule in force for `op` (see the module comment for files without attributes). */
 export function ruleFor(rules: AccessRules | undefined, op: AccessOp): Condition {
-  if (rules === undefined) return ALWAYS;
+  if (rules === undefined) return USE_OPS.has(op) ? ALWAYS : NEVER;
   return rules[op] ?? NEVER;
 }
 
