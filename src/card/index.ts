@@ -10,3 +10,4 @@ export * from './fs/file.js';
 export * from './fs/tree.js';
 export * from './security/access.js';
 export * from './security/objects.js';
+export * from './image.js';
