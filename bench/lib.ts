@@ -1,0 +1,65 @@
+/**
+ * Benchmark helpers: repeated rounds, medians, and side-by-side peers. Figures are measured, never
+ * asserted; every ratio compares two measurements taken in the same run, rounds alternated.
+ */
+import { cpus, totalmem } from 'node:os';
+
+export interface Figure {
+  readonly name: string;
+  readonly unit: string;
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly rounds: number;
+  readonly peer?: { readonly name: string; readonly median: number; readonly min: number; readonly max: number };
+  /** chipwright / peer (higher is better for rates). */
+  readonly ratio?: number;
+  readonly note?: string;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Runs `body` (which performs `opsPerCall` operations) for about `ms`, returns ops/s. */
+export function rate(body: () => void, opsPerCall: number, ms: number): number {
+  // Warm-up so the JIT has compiled the hot path before the clock starts.
+  for (let i = 0; i < 20_000; i++) body();
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(ms * 1e6));
+  let now = start;
+  while (now < deadline) {
+    for (let i = 0; i < 100; i++) body();
+    calls += 100;
+    now = process.hrtime.bigint();
+  }
+  const secs = Number(now - start) / 1e9;
+  return (calls * opsPerCall) / secs;
+}
+
+/** Repeats a measurement `rounds` times and summarizes it. */
+export function summarize(name: string, unit: string, samples: readonly number[], note?: string): Figure {
+  return {
+    name,
+    unit,
+    median: median(samples),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    rounds: samples.length,
+    ...(note ? { note } : {}),
+  };
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+export function fmt(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(1);
+}

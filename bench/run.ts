@@ -1,0 +1,43 @@
+/**
+ * `npm run bench` — runs the benchmark suite, writes bench/results.json and bench/RESULTS.md.
+ * `--smoke`: a few seconds with small counts (CI keeps the suite from rotting; figures meaningless).
+ * `--out DIR`: where to write the results (default: bench/).
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cardOsFigures } from './card-os.js';
+import { fmt, machine, type Figure } from './lib.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const smoke = process.argv.includes('--smoke');
+const here = dirname(fileURLToPath(import.meta.url));
+// Compiled to dist/bench; results belong in the source tree's bench/.
+const outDir = arg('--out') ?? join(here, '..', '..', 'bench');
+const opts = smoke ? { ms: 50, rounds: 2 } : { ms: 1000, rounds: 7 };
+
+const figures: Figure[] = [...cardOsFigures(opts)];
+
+const date = new Date().toISOString();
+const doc = { date, machine: machine(), mode: smoke ? 'smoke' : 'full', figures };
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
+const rows = figures.map((f) =>
+  `| ${f.name} | ${fmt(f.median)} ${f.unit} | ${fmt(f.min)} – ${fmt(f.max)} | ${f.peer ? `${f.peer.name}: ${fmt(f.peer.median)}` : '—'} | ${f.ratio !== undefined ? `${f.ratio.toFixed(1)}×` : '—'} |`,
+);
+const md = [
+  `# Benchmark results`,
+  ``,
+  `${date} · ${machine()} · mode: ${doc.mode} · medians of ${opts.rounds} rounds`,
+  ``,
+  `| figure | chipwright (median) | min – max | peer (median) | ratio |`,
+  `|---|---|---|---|---|`,
+  ...rows,
+  ``,
+].join('\n');
+writeFileSync(join(outDir, 'RESULTS.md'), md);
+process.stdout.write(md);
