@@ -1,0 +1,9 @@
+/** chipwright's public API. */
+export * from './bytes/index.js';
+export * from './tlv/index.js';
+export * from './apdu/index.js';
+export * from './atr/index.js';
+export * from './card/index.js';
+export * from './transport/types.js';
+export * from './transport/in-process.js';
+export * from './transport/trace.js';
