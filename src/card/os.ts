@@ -15,7 +15,7 @@ import { parseCommandApdu, type CommandApdu } from '../apdu/command.js';
 import { encodeResponseApdu, swBytes } from '../apdu/response.js';
 import { INS } from '../apdu/ins.js';
 import { concatBytes, hexToBytes } from '../bytes/index.js';
-import { defaultAtr } from '../atr/index.js';
+import { DEFAULT_CAPABILITIES, buildAtr, parseAtr } from '../atr/index.js';
 import { NvMemory, PowerLoss } from './nv.js';
 import { CardRng } from './rng.js';
 import { Channel, type SelectedApplet } from './channel.js';
@@ -482,7 +482,7 @@ export function createCard(opts: CardOptions = {}): Card {
   }
   const state: CardState = {
     serial: opts.serial?.slice() ?? rng.bytes(8),
-    atr: opts.atr?.slice() ?? defaultAtr(),
+    atr: opts.atr ? checkedAtr(opts.atr) : atrFor(maxChannels),
     lifeCycle: 'personalization',
     transportKey: newKey({
       ref: 0,
@@ -497,4 +497,21 @@ export function createCard(opts: CardOptions = {}): Card {
     maxChannels,
   };
   return new Card(state, opts);
+}
+
+/** The default ATR, announcing this OS's capabilities with the card's number of channels. */
+function atrFor(maxChannels: number): Uint8Array {
+  return buildAtr({
+    protocols: [1],
+    capabilities: {
+      ...DEFAULT_CAPABILITIES,
+      logicalChannels: { ...DEFAULT_CAPABILITIES.logicalChannels, max: Math.min(8, maxChannels) },
+    },
+  });
+}
+
+/** A caller's ATR must parse (ISO/IEC 7816-3 §8): a host would choke on anything else. */
+function checkedAtr(atr: Uint8Array): Uint8Array {
+  parseAtr(atr);
+  return atr.slice();
 }
