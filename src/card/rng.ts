@@ -6,9 +6,14 @@
  */
 import { randomFillSync } from 'node:crypto';
 
+/** Secure bytes are drawn from OpenSSL in blocks of this size (one call per block, not per use). */
+const POOL_SIZE = 4096;
+
 export class CardRng {
   private queue: Uint8Array;
   private pos = 0;
+  private readonly pool = new Uint8Array(POOL_SIZE);
+  private poolPos = POOL_SIZE;
 
   constructor(seed?: Uint8Array) {
     this.queue = seed ? seed.slice() : new Uint8Array(0);
@@ -37,7 +42,23 @@ export class CardRng {
       out.set(this.queue.subarray(this.pos, this.pos + fromQueue));
       this.pos += fromQueue;
     }
-    if (fromQueue < n) randomFillSync(out, fromQueue, n - fromQueue);
+    if (fromQueue < n) this.secure(out, fromQueue);
     return out;
+  }
+
+  private secure(out: Uint8Array, from: number): void {
+    let o = from;
+    while (o < out.length) {
+      if (this.poolPos === POOL_SIZE) {
+        randomFillSync(this.pool);
+        this.poolPos = 0;
+      }
+      const take = Math.min(out.length - o, POOL_SIZE - this.poolPos);
+      out.set(this.pool.subarray(this.poolPos, this.poolPos + take), o);
+      // Bytes handed out are wiped from the pool so they exist in one place only.
+      this.pool.fill(0, this.poolPos, this.poolPos + take);
+      this.poolPos += take;
+      o += take;
+    }
   }
 }
