@@ -7,3 +7,7 @@ export * from './card/index.js';
 export * from './transport/types.js';
 export * from './transport/in-process.js';
 export * from './transport/trace.js';
+export * from './crypto/cipher.js';
+export * from './crypto/external-auth.js';
+export * from './script/index.js';
+export { EXIT_CODES } from './cli/exit-codes.js';

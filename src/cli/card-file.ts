@@ -1,0 +1,85 @@
+/**
+ * Card images as the CLI uses them: load with file errors turned into {@link InputFileError}
+ * (exit 3), save atomically only when the card's non-volatile state changed
+ * (`card.nv.generation`), with write errors as {@link OutputFileError} (exit 5).
+ */
+import { lstatSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadCard, saveCardImage } from '../card/image.js';
+import type { Card, CardOptions } from '../card/os.js';
+import { InputFileError, OutputFileError } from './errors.js';
+import { debugEnabled, type CliIo } from './io.js';
+
+/** Reads a file the user named, with a message that says what to do when it is not there. */
+export function readInputFile(path: string, what: string, hint?: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputFileError(`${what} ${path}: no such file${hint ? `; ${hint}` : ''}`);
+    if (code === 'EISDIR') throw new InputFileError(`${what} ${path}: is a directory, expected a file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputFileError(`${what} ${path}: permission denied`);
+    throw new InputFileError(`${what} ${path}: cannot read (${code ?? (e instanceof Error ? e.message : String(e))})`);
+  }
+}
+
+/** Saves atomically, mapping file-system failures to {@link OutputFileError}. */
+export function writeCardImage(card: Card, path: string): void {
+  try {
+    saveCardImage(card, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new OutputFileError(`${path}: directory ${dirname(path)} does not exist`);
+    if (code === 'EACCES' || code === 'EPERM') throw new OutputFileError(`${path}: permission denied`);
+    if (code === 'EISDIR') throw new OutputFileError(`${path}: is a directory`);
+    throw new OutputFileError(`${path}: cannot write (${code ?? (e instanceof Error ? e.message : String(e))})`);
+  }
+}
+
+/** True when `path` exists (any kind of file, a dangling symbolic link included). */
+export function pathExists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
+/** A card loaded from an image file, saved back when its non-volatile state changed. */
+export class CardFile {
+  private savedGeneration: number;
+
+  private constructor(
+    readonly card: Card,
+    readonly path: string,
+  ) {
+    this.savedGeneration = card.nv.generation;
+  }
+
+  /** Loads `path`; a missing file or a corrupt image is an input error naming it. */
+  static open(path: string, io: CliIo, opts: Pick<CardOptions, 'rng'> = {}): CardFile {
+    const text = readInputFile(path, 'card image', `create one with "chipwright card new --out ${path}"`);
+    const debug = debugEnabled(io);
+    const card = loadCard(
+      text,
+      {
+        ...opts,
+        // Card events never contain secrets (see CardEvent); they are shown only when debugging.
+        onEvent: (e) => {
+          if (debug) io.stderr(`chipwright: card event: ${JSON.stringify(e)}\n`);
+        },
+      },
+      path,
+    );
+    return new CardFile(card, path);
+  }
+
+  /** True when non-volatile state changed since the last save (or load). */
+  get changed(): boolean {
+    return this.card.nv.generation !== this.savedGeneration;
+  }
+
+  /** Saves atomically if anything changed; returns whether it wrote. */
+  saveIfChanged(): boolean {
+    if (!this.changed) return false;
+    writeCardImage(this.card, this.path);
+    this.savedGeneration = this.card.nv.generation;
+    return true;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The quick-start demo: a blank simulated card is personalized and used by the shipped script
+ * `apdu/filesystem-demo.apdu` — transport-key authentication, CREATE FILE of a DF and three EFs
+ * with access rules, writes and verified reads, a PIN and PUK loaded with PUT DATA 0101 and taken
+ * through their life cycle (wrong, right, change, block, unblock), then ACTIVATE FILE on the MF
+ * to end personalization. The result is a {@link DemoReport}; `chipwright demo` prints it.
+ *
+ * The demo's PIN values are public demo data defined here, not in the script (scripts never hold
+ * secrets), and no report or trace shows them.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { bytesToHex } from '../bytes/index.js';
+import { INS, insName } from '../apdu/ins.js';
+import { createCard, DEFAULT_TRANSPORT_KEY, type Card } from '../card/os.js';
+import { saveCardImage } from '../card/image.js';
+import type { CardLifeCycle } from '../card/state.js';
+import type { DedicatedFile, FileNode } from '../card/fs/file.js';
+import { ACCESS_OPS, formatCondition, type AccessOp } from '../card/security/access.js';
+import { InProcessTransport } from '../transport/in-process.js';
+import { TracingTransport } from '../transport/trace.js';
+import type { Transport } from '../transport/types.js';
+import { loadShippedScript } from './shipped.js';
+import { runApduScript, type ScriptRun, type StepResult } from './runner.js';
+
+export const DEMO_SCRIPT = 'filesystem-demo.apdu';
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Values of the demo script's placeholders (demo data, printed nowhere). */
+export function demoSecrets(): Record<string, Uint8Array> {
+  return { PIN: ascii('2468'), NEW_PIN: ascii('1357'), PUK: ascii('24681357') };
+}
+
+export interface DemoOptions {
+  /** Save the card image as `<dir>/card.json` (created if needed, rewritten if present). */
+  readonly dir?: string;
+  /** After each script step (progress display). */
+  readonly onStep?: (result: StepResult, index: number, total: number) => void;
+  /** Redacted APDU trace lines. */
+  readonly trace?: (line: string) => void;
+}
+
+/** One file of the card after the demo, for the report. */
+export interface FileSummary {
+  /** Depth below the MF (0 = MF). */
+  readonly depth: number;
+  readonly fid: string;
+  /** `DF`, `transparent`, `linear-fixed`, `linear-variable` or `cyclic`. */
+  readonly type: string;
+  readonly name: string | undefined;
+  readonly sfi: number | undefined;
+  /** `16 bytes`, `2/4 records of 8 bytes`. */
+  readonly size: string | undefined;
+  /** `read ALWAYS · update, append PIN(81)`; undefined without security attributes. */
+  readonly rules: string | undefined;
+}
+
+/** A PIN command of the run, for the report's PIN life cycle. */
+export interface PinEvent {
+  readonly line: number;
+  readonly command: string;
+  readonly what: string | undefined;
+  readonly sw: number | undefined;
+  readonly meaning: string | undefined;
+  readonly verdict: StepResult['verdict'];
+}
+
+export interface DemoReport {
+  readonly serial: string;
+  readonly atr: string;
+  /** Where the card image was saved (with `dir`). */
+  readonly cardPath: string | undefined;
+  readonly run: ScriptRun;
+  readonly files: readonly FileSummary[];
+  /** CREATE FILE commands that succeeded. */
+  readonly filesCreated: number;
+  /** READ BINARY / READ RECORD commands whose data matched the expectation. */
+  readonly readsVerified: number;
+  readonly pinEvents: readonly PinEvent[];
+  readonly lifeCycle: { readonly before: CardLifeCycle; readonly after: CardLifeCycle };
+  /** Personalization commands answered 6985 after the card became operational. */
+  readonly refusedAfterActivation: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Runs the demo on a fresh in-memory card (saved to `opts.dir` when given).
+ *
+ * @example const report = await runFilesystemDemo(); formatDemoReport(report).join('\n')
+ */
+export async function runFilesystemDemo(opts: DemoOptions = {}): Promise<DemoReport> {
+  const script = loadShippedScript(DEMO_SCRIPT);
+  const card = createCard();
+  const before = card.state.lifeCycle;
+  let transport: Transport = new InProcessTransport(card);
+  if (opts.trace) transport = new TracingTransport(transport, opts.trace);
+  const atr = await transport.connect();
+  let run: ScriptRun;
+  let cardPath: string | undefined;
+  try {
+    run = await runApduScript(script, transport, {
+      transportKey: { algorithm: '3des', value: DEFAULT_TRANSPORT_KEY },
+      secrets: demoSecrets(),
+      ...(opts.onStep ? { onStep: opts.onStep } : {}),
+    });
+  } finally {
+    if (card.isPowered) await transport.disconnect();
+    if (opts.dir !== undefined) {
+      mkdirSync(opts.dir, { recursive: true });
+      cardPath = join(opts.dir, 'card.json');
+      saveCardImage(card, cardPath);
+    }
+  }
+  return buildReport(card, run, bytesToHex(atr), cardPath, before);
+}
+
+function insOf(r: StepResult): number | undefined {
+  if (r.kind !== 'command') return undefined;
+  const t = r.command.split(' ')[1];
+  return t === undefined ? undefined : parseInt(t, 16);
+}
+
+const READS: ReadonlySet<number> = new Set<number>([INS.READ_BINARY, INS.READ_BINARY_ODD, INS.READ_RECORDS, INS.READ_RECORDS_ODD]);
+const PERSO_INS: ReadonlySet<number> = new Set<number>([INS.CREATE_FILE, INS.PUT_DATA, INS.PUT_DATA_ODD]);
+const PIN_INS: ReadonlySet<number> = new Set<number>([INS.VERIFY, INS.CHANGE_REFERENCE_DATA, INS.RESET_RETRY_COUNTER]);
+
+function buildReport(card: Card, run: ScriptRun, atr: string, cardPath: string | undefined, before: CardLifeCycle): DemoReport {
+  let filesCreated = 0;
+  let readsVerified = 0;
+  const pinEvents: PinEvent[] = [];
+  let activated = false;
+  let refusedAfterActivation = 0;
+  for (const r of run.results) {
+    const ins = insOf(r);
+    if (ins === undefined) continue;
+    if (ins === INS.ACTIVATE_FILE && r.sw === 0x9000) activated = true;
+    if (activated && PERSO_INS.has(ins) && r.sw === 0x6985) refusedAfterActivation++;
+    if (ins === INS.CREATE_FILE && r.sw === 0x9000) filesCreated++;
+    if (READS.has(ins) && r.verdict === 'pass' && r.sw === 0x9000) readsVerified++;
+    if (PIN_INS.has(ins)) {
+      pinEvents.push({ line: r.line, command: insName(ins), what: r.note, sw: r.sw, meaning: r.meaning, verdict: r.verdict });
+    }
+  }
+  return {
+    serial: bytesToHex(card.state.serial),
+    atr,
+    cardPath,
+    run,
+    files: summarizeFiles(card.state.mf),
+    filesCreated,
+    readsVerified,
+    pinEvents,
+    lifeCycle: { before, after: card.state.lifeCycle },
+    refusedAfterActivation,
+    ok: run.ok,
+  };
+}
+
+/** The file tree, depth first, as report rows. */
+export function summarizeFiles(mf: DedicatedFile): FileSummary[] {
+  const out: FileSummary[] = [];
+  const walk = (f: FileNode, depth: number): void => {
+    const fid = f.fid.toString(16).toUpperCase().padStart(4, '0');
+    const rules = f.rules === undefined ? undefined : formatRules(f);
+    if (f.kind === 'DF') {
+      out.push({ depth, fid, type: 'DF', name: f.name ? bytesToHex(f.name) : undefined, sfi: undefined, size: undefined, rules });
+      for (const c of f.children) walk(c, depth + 1);
+      return;
+    }
+    const size =
+      f.structure === 'transparent'
+        ? `${f.data.length} bytes`
+        : `${f.records.length}/${f.maxRecords} records of ${f.recordSize} bytes`;
+    out.push({ depth, fid, type: f.structure, name: undefined, sfi: f.sfi, size, rules });
+  };
+  walk(mf, 0);
+  return out;
+}
+
+/** `read ALWAYS · update, append PIN(81)`: operations grouped by condition. */
+function formatRules(f: FileNode): string {
+  const groups = new Map<string, AccessOp[]>();
+  for (const op of ACCESS_OPS) {
+    const c = f.rules?.[op];
+    if (c === undefined) continue;
+    const k = formatCondition(c);
+    groups.set(k, [...(groups.get(k) ?? []), op]);
+  }
+  return [...groups].map(([c, ops]) => `${ops.join(', ')} ${c}`).join(' · ');
+}
+
+/** The report as lines of text (what `chipwright demo` prints). */
+export function formatDemoReport(r: DemoReport): string[] {
+  const lines: string[] = [];
+  const total = r.run.results.length + r.run.skipped;
+  lines.push(`chipwright demo: ${r.run.source} on a simulated card`);
+  lines.push(`  serial ${r.serial}, ATR ${r.atr}`);
+  lines.push('');
+  lines.push(`Files on the card (${r.filesCreated} created):`);
+  for (const f of r.files) {
+    const indent = '  '.repeat(f.depth + 1);
+    const what =
+      f.type === 'DF'
+        ? f.depth === 0
+          ? 'MF'
+          : `DF${f.name ? ` name ${f.name}` : ''}`
+        : `${f.type} EF${f.sfi !== undefined ? `, SFI ${f.sfi.toString(16).toUpperCase().padStart(2, '0')}` : ''}, ${f.size}`;
+    lines.push(`${indent}${f.fid}  ${what}${f.rules ? `  [${f.rules}]` : ''}`);
+  }
+  lines.push('');
+  lines.push(`Reads verified: ${r.readsVerified} (data read back matched what was written)`);
+  lines.push('');
+  lines.push('PIN life cycle (PIN 81, PUK 82; values never shown):');
+  for (const e of r.pinEvents) {
+    const mark = e.verdict === 'pass' ? '✓' : e.verdict === 'fail' || e.verdict === 'error' ? '✗' : '·';
+    lines.push(`  ${mark} ${e.command.padEnd(21)} ${(e.what ?? '').padEnd(29)} ${e.meaning ?? '(no answer)'}`);
+  }
+  lines.push('');
+  lines.push(`Card life cycle: ${r.lifeCycle.before} → ${r.lifeCycle.after} (ACTIVATE FILE on the MF)`);
+  if (r.refusedAfterActivation > 0) {
+    lines.push(`  then ${r.refusedAfterActivation} personalization command${r.refusedAfterActivation === 1 ? '' : 's'} refused with 6985`);
+  }
+  if (r.cardPath !== undefined) lines.push(`Card image saved to ${r.cardPath}`);
+  lines.push('');
+  const failed = r.run.results.filter((x) => x.verdict === 'fail' || x.verdict === 'error');
+  for (const x of failed) lines.push(`✗ ${r.run.source}:${x.line}: ${x.command} — ${x.message ?? ''}`);
+  lines.push(
+    r.ok
+      ? `All ${total} steps passed.`
+      : `${r.run.passed} of ${total} steps passed, ${r.run.failed} failed${r.run.skipped > 0 ? `, ${r.run.skipped} not run` : ''}.`,
+  );
+  return lines;
+}
