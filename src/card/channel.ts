@@ -25,6 +25,15 @@ export interface SelectedApplet {
   readonly df: DedicatedFile;
 }
 
+/** Command chaining in progress on a channel (ISO/IEC 7816-4 §5.3.3). */
+export interface Chain {
+  readonly ins: number;
+  readonly p1: number;
+  readonly p2: number;
+  readonly parts: Uint8Array[];
+  total: number;
+}
+
 export class Channel {
   df: DedicatedFile;
   ef: ElementaryFile | null = null;
@@ -40,6 +49,7 @@ export class Channel {
   /** Last GET CHALLENGE, consumed by the next authentication. */
   challenge: Uint8Array | null = null;
   sm: SecureMessagingSession | null = null;
+  chain: Chain | null = null;
 
   constructor(
     readonly id: number,

@@ -89,10 +89,15 @@ export class CommandContext implements SecurityFacts {
   checkAccess(file: FileNode, op: AccessOp): void {
     for (let x: FileNode | null = file; x !== null; x = x.parent) {
       if (x.lcs === LCS.ACTIVATED) continue;
-      if (isTerminated(x)) throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'file terminated');
+      const self = x === file;
+      // ISO/IEC 7816-9 §8: a terminated file can only be deleted; a deactivated one only
+      // (re)activated, deactivated again (no-op), terminated or deleted.
+      if (isTerminated(x)) {
+        if (self && op === 'delete') continue;
+        throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'file terminated');
+      }
       if (x.lcs === LCS.DEACTIVATED) {
-        const self = x === file;
-        if (!(self && (op === 'activate' || op === 'delete' || op === 'terminate'))) {
+        if (!(self && (op === 'activate' || op === 'deactivate' || op === 'delete' || op === 'terminate'))) {
           throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'file deactivated');
         }
       }

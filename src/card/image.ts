@@ -23,11 +23,12 @@
  */
 import { renameSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { bytesToHex, hexToBytes } from '../bytes/index.js';
+import { bytesToHex, equalBytes, hexToBytes } from '../bytes/index.js';
+import { parseAtr } from '../atr/index.js';
 import { Card, type CardOptions } from './os.js';
 import type { AppletRecord, CardLifeCycle, CardState } from './state.js';
 import { CARD_LIFE_CYCLES } from './state.js';
-import type { DataObject, DedicatedFile, FileNode } from './fs/file.js';
+import { LCS, type DataObject, type DedicatedFile, type FileNode } from './fs/file.js';
 import { decodeAccessRules, encodeAccessRules, type AccessRules } from './security/access.js';
 import type { KeyObject, PinObject, PinPadding } from './security/objects.js';
 
@@ -151,6 +152,16 @@ export function saveCardImage(card: Card, path: string): void {
 
 // --- loading ----------------------------------------------------------------------------------
 
+/** Name of the whole document in error paths. */
+const ROOT = '(image)';
+
+/**
+ * Life-cycle status bytes chipwright acts on (ISO/IEC 7816-4 §7.4.10 table 15): creation,
+ * initialisation, operational deactivated/activated, terminated (0C–0F). Any other byte would load
+ * as a file that is neither usable nor refused in a defined way.
+ */
+const KNOWN_LCS: readonly number[] = [LCS.CREATION, LCS.INITIALISATION, LCS.DEACTIVATED, LCS.ACTIVATED, 0x0c, 0x0d, 0x0e, 0x0f];
+
 class Reader {
   constructor(readonly source: string | undefined) {}
 
@@ -203,7 +214,16 @@ class Reader {
   }
 
   keys(o: { [k: string]: Json }, field: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.fail(`${field}.${k}`, 'unknown field');
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) this.fail(field === ROOT ? k : `${field}.${k}`, 'unknown field');
+    }
+  }
+
+  /** Fails on the second occurrence of a value that must be unique, naming where it repeats. */
+  unique<T>(values: readonly T[], field: (i: number) => string, what: string, same: (a: T, b: T) => boolean = Object.is): void {
+    values.forEach((v, i) => {
+      if (values.slice(0, i).some((w) => same(v, w))) this.fail(field(i), `duplicate ${what}`);
+    });
   }
 }
 
@@ -221,14 +241,18 @@ function readPin(r: Reader, v: Json, field: string): PinObject {
   const o = r.obj(v, field);
   r.keys(o, field, ['ref', 'label', 'value', 'minLength', 'maxLength', 'padding', 'paddedLength', 'maxTries', 'tries', 'pukRef', 'unblocksLeft']);
   const maxTries = r.int(o.maxTries, `${field}.maxTries`, 1, 15);
+  // The same constraints `newPin` enforces: a PIN outside them could never be verified.
+  const minLength = r.int(o.minLength, `${field}.minLength`, 1, 64);
+  const maxLength = r.int(o.maxLength, `${field}.maxLength`, minLength, 64);
+  const padding = r.oneOf<PinPadding>(o.padding, `${field}.padding`, ['none', 'ff', '00']);
   return {
     ref: r.int(o.ref, `${field}.ref`, 0, 255),
     label: r.str(o.label, `${field}.label`),
-    value: r.bytes(o.value, `${field}.value`, 1, 64),
-    minLength: r.int(o.minLength, `${field}.minLength`, 1, 64),
-    maxLength: r.int(o.maxLength, `${field}.maxLength`, 1, 64),
-    padding: r.oneOf<PinPadding>(o.padding, `${field}.padding`, ['none', 'ff', '00']),
-    paddedLength: r.int(o.paddedLength, `${field}.paddedLength`, 0, 64),
+    value: r.bytes(o.value, `${field}.value`, minLength, maxLength),
+    minLength,
+    maxLength,
+    padding,
+    paddedLength: r.int(o.paddedLength, `${field}.paddedLength`, padding === 'none' ? 0 : maxLength, 64),
     maxTries,
     tries: r.int(o.tries, `${field}.tries`, 0, maxTries),
     pukRef: o.pukRef === null || o.pukRef === undefined ? undefined : r.int(o.pukRef, `${field}.pukRef`, 0, 255),
@@ -260,6 +284,9 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
   const type = r.oneOf(o.type, `${field}.type`, FILE_TYPES);
   const fid = r.hexInt(o.fid, `${field}.fid`, 0xffff);
   const lcs = r.int(o.lcs, `${field}.lcs`, 0, 255);
+  if (!KNOWN_LCS.includes(lcs)) {
+    r.fail(`${field}.lcs`, `life-cycle status ${lcs} is not one of ${KNOWN_LCS.map((x) => x.toString(16).padStart(2, '0')).join(', ')} (hex)`);
+  }
   const rules = readRules(r, o.rules, `${field}.rules`, type === 'DF');
   if (type === 'DF') {
     r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'name', 'pins', 'keys', 'dataObjects', 'children']);
@@ -278,11 +305,20 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
         return { tag: r.hexInt(dobj.tag, `${field}.dataObjects[${i}].tag`, 0xffffff), value: r.bytes(dobj.value, `${field}.dataObjects[${i}].value`) };
       }),
     };
+    // References, tags, FIDs and SFIs are looked up by value: a second object would be unreachable.
+    r.unique(df.pins.map((p) => p.ref), (i) => `${field}.pins[${i}].ref`, 'PIN reference in this DF');
+    r.unique(df.keys.map((k) => k.ref), (i) => `${field}.keys[${i}].ref`, 'key reference in this DF');
+    r.unique(df.dataObjects.map((d) => d.tag), (i) => `${field}.dataObjects[${i}].tag`, 'data object tag in this DF');
     const seen = new Set<number>();
+    const sfis = new Set<number>();
     r.arr(o.children, `${field}.children`).forEach((c, i) => {
       const child = readFile(r, c, `${field}.children[${i}]`, df);
-      if (seen.has(child.fid)) r.fail(`${field}.children[${i}].fid`, 'duplicate FID');
+      if (seen.has(child.fid) || child.fid === fid) r.fail(`${field}.children[${i}].fid`, 'duplicate FID');
       seen.add(child.fid);
+      if (child.kind === 'EF' && child.sfi !== undefined) {
+        if (sfis.has(child.sfi)) r.fail(`${field}.children[${i}].sfi`, `duplicate SFI ${child.sfi} in this DF`);
+        sfis.add(child.sfi);
+      }
       df.children.push(child);
     });
     return df;
@@ -302,18 +338,39 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
   return { kind: 'EF', structure: type, fid, lcs, rules, parent, sfi, recordSize, maxRecords, records };
 }
 
+/** The ATR must parse, as `createCard` requires of a caller's ATR (GET DATA 5F52 decodes it). */
+function readAtr(r: Reader, v: Json | undefined): Uint8Array {
+  const atr = r.bytes(v, 'atr', 2, 33);
+  try {
+    parseAtr(atr);
+  } catch (e) {
+    r.fail('atr', `not a valid ATR (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return atr;
+}
+
 /** Builds card state from an image document; throws {@link CardImageError} naming the field. */
 export function cardStateFromJson(doc: unknown, source?: string): CardState {
   const r = new Reader(source);
-  const o = r.obj(doc as Json, '(image)');
+  const o = r.obj(doc as Json, ROOT);
   if (o.format !== IMAGE_FORMAT) r.fail('format', `expected "${IMAGE_FORMAT}", got ${JSON.stringify(o.format)}`);
   if (o.version !== IMAGE_VERSION) {
     r.fail('version', `this chipwright reads version ${IMAGE_VERSION}, the image is version ${JSON.stringify(o.version)}`);
   }
-  r.keys(o, '(image)', ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'mf', 'applets']);
+  r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'mf', 'applets']);
   const root = readFile(r, o.mf as Json, 'mf', null);
   if (root.kind !== 'DF' || root.fid !== 0x3f00) return r.fail('mf', 'must be a DF with FID 3F00');
   const mf: DedicatedFile = root;
+  // DF names select applications card-wide (ISO/IEC 7816-4 §7.1.1): a repeated one is unreachable.
+  const named: { name: Uint8Array; field: string }[] = [];
+  const walk = (df: DedicatedFile, field: string): void => {
+    if (df.name !== undefined) named.push({ name: df.name, field: `${field}.name` });
+    df.children.forEach((c, i) => {
+      if (c.kind === 'DF') walk(c, `${field}.children[${i}]`);
+    });
+  };
+  walk(mf, 'mf');
+  r.unique(named, (i) => named[i]!.field, 'DF name on this card', (a, b) => equalBytes(a.name, b.name));
   const applets: AppletRecord[] = r.arr(o.applets, 'applets').map((a, i) => {
     const f = `applets[${i}]`;
     const ao = r.obj(a, f);
@@ -327,9 +384,10 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
       store: Object.entries(store).map(([key, value]) => ({ key, value: r.bytes(value, `${f}.store.${key}`) })),
     };
   });
+  r.unique(applets.map((a) => a.aid), (i) => `applets[${i}].aid`, 'applet AID', equalBytes);
   return {
     serial: r.bytes(o.serial, 'serial', 1, 32),
-    atr: r.bytes(o.atr, 'atr', 2, 33),
+    atr: readAtr(r, o.atr),
     lifeCycle: r.oneOf<CardLifeCycle>(o.lifeCycle, 'lifeCycle', CARD_LIFE_CYCLES),
     capacity: r.int(o.capacity, 'capacity', 1024, 64 << 20),
     maxChannels: r.int(o.maxChannels, 'maxChannels', 1, 20),
@@ -345,14 +403,29 @@ export function parseCardImage(text: string, source?: string): CardState {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CardImageError('(image)', `not a card image (invalid or truncated JSON: ${e instanceof Error ? e.message : String(e)})`, source);
+    throw new CardImageError(ROOT, `not a card image (invalid or truncated JSON: ${e instanceof Error ? e.message : String(e)})`, source);
   }
   return cardStateFromJson(doc, source);
 }
 
-/** Loads a card from image text. */
+/**
+ * Loads a card from image text. Every applet type the image names must be registered in
+ * `opts.applets` (also locked ones: they may be unlocked later), else a {@link CardImageError}
+ * names the applet and the fix.
+ */
 export function loadCard(text: string, opts: Pick<CardOptions, 'rng' | 'applets' | 'onEvent'> = {}, source?: string): Card {
-  return new Card(parseCardImage(text, source), opts);
+  const state = parseCardImage(text, source);
+  const known = new Set((opts.applets ?? []).map((f) => f.type));
+  state.applets.forEach((a, i) => {
+    if (!known.has(a.type)) {
+      throw new CardImageError(
+        `applets[${i}].type`,
+        `applet type "${a.type}" (AID ${bytesToHex(a.aid)}) is not registered; pass its factory in CardOptions.applets`,
+        source,
+      );
+    }
+  });
+  return new Card(state, opts);
 }
 
 /** Loads a card from an image file. */

@@ -54,14 +54,25 @@ export class NvMemory {
   set<T extends object, K extends keyof T>(obj: T, key: K, value: T[K]): void {
     if (this.tick()) this.cut();
     const old = obj[key];
+    // A field (or array slot) that did not exist is removed again, so rollback is exact.
+    const had = Object.prototype.hasOwnProperty.call(obj, key);
+    const length = Array.isArray(obj) ? obj.length : 0;
     this.journal.push(() => {
-      obj[key] = old;
+      if (had) obj[key] = old;
+      else {
+        delete obj[key];
+        if (Array.isArray(obj)) obj.length = length;
+      }
     });
     obj[key] = value;
   }
 
   /** Writes `src` into `buf` at `offset`; a torn write leaves the first half of the bytes. */
   writeBytes(buf: Uint8Array, offset: number, src: Uint8Array): void {
+    // Checked before the write is counted: a caller's range error is a bug, not a write to tear.
+    if (!Number.isInteger(offset) || offset < 0 || offset + src.length > buf.length) {
+      throw new RangeError(`writeBytes: ${src.length} bytes at offset ${offset} outside a buffer of ${buf.length}`);
+    }
     const torn = this.tick();
     const old = buf.slice(offset, offset + src.length);
     this.journal.push(() => buf.set(old, offset));
@@ -80,9 +91,12 @@ export class NvMemory {
   /** `Array.prototype.splice` on a non-volatile array (children, records, objects). */
   splice<T>(arr: T[], start: number, deleteCount: number, ...items: T[]): T[] {
     if (this.tick()) this.cut();
-    const removed = arr.splice(start, deleteCount, ...items);
+    // The undo needs the absolute index the splice acted at: a negative start counts from the end
+    // and a start past the end appends, and both mean another place once the length has changed.
+    const at = start < 0 ? Math.max(arr.length + start, 0) : Math.min(start, arr.length);
+    const removed = arr.splice(at, deleteCount, ...items);
     this.journal.push(() => {
-      arr.splice(start, items.length, ...removed);
+      arr.splice(at, items.length, ...removed);
     });
     return removed;
   }

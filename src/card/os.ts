@@ -61,15 +61,6 @@ interface Pending {
   readonly sw: number;
 }
 
-interface Chain {
-  readonly channel: number;
-  readonly ins: number;
-  readonly p1: number;
-  readonly p2: number;
-  readonly parts: Uint8Array[];
-  total: number;
-}
-
 const EMPTY = new Uint8Array(0);
 const MAX_CHAIN = 65535;
 
@@ -81,7 +72,6 @@ export class Card implements CardInternals {
   private readonly channels: (Channel | undefined)[] = [];
   private readonly contexts: (CommandContext | undefined)[] = [];
   private pending: Pending | null = null;
-  private chain: Chain | null = null;
   private readonly factories = new Map<string, AppletFactory>();
   private readonly appletByDf = new Map<DedicatedFile, SelectedApplet>();
   private readonly onEvent: ((e: CardEvent) => void) | undefined;
@@ -147,7 +137,6 @@ export class Card implements CardInternals {
     this.channels.length = 0;
     this.contexts.length = 0;
     this.pending = null;
-    this.chain = null;
     this.openChannelAt(0);
   }
 
@@ -314,11 +303,13 @@ export class Card implements CardInternals {
   }
 
   private process(bytes: Uint8Array): Uint8Array {
+    // Pending GET RESPONSE data survives only until the next command, whatever that command is.
+    const pending = this.pending;
+    this.pending = null;
     const cmd = parseCommandApdu(bytes);
     const chNo = cmd.cla.channel;
     const channel = chNo < this.state.maxChannels ? this.channels[chNo] : undefined;
     if (channel === undefined) {
-      this.pending = null;
       throw new StatusWordError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED, `channel ${chNo} not open`);
     }
     const ctx = this.contexts[chNo]!;
@@ -342,7 +333,7 @@ export class Card implements CardInternals {
     let data: Uint8Array;
     let sw: number;
     try {
-      const r = this.execute(plain, channel, ctx);
+      const r = this.execute(plain, channel, ctx, pending);
       data = r.data;
       sw = r.sw;
     } catch (e) {
@@ -355,41 +346,50 @@ export class Card implements CardInternals {
     return encodeResponseApdu(data, sw);
   }
 
-  private execute(cmd: CommandApdu, channel: Channel, ctx: CommandContext): { data: Uint8Array; sw: number } {
-    // GET RESPONSE (ISO/IEC 7816-4 §11.7.1) is served from the pending buffer; any other
-    // command discards it.
-    if (cmd.ins === INS.GET_RESPONSE && cmd.cla.kind !== 'proprietary') return this.getResponse(cmd, channel);
-    this.pending = null;
+  private execute(
+    cmd: CommandApdu,
+    channel: Channel,
+    ctx: CommandContext,
+    pending: Pending | null,
+  ): { data: Uint8Array; sw: number } {
+    // GET RESPONSE (ISO/IEC 7816-4 §11.7.1) is served from the pending buffer. Hosts commonly
+    // repeat the previous command's class byte, so a proprietary CLA is accepted here too.
+    if (cmd.ins === INS.GET_RESPONSE) return this.getResponse(cmd, channel, pending);
 
-    const handler = this.lookup(cmd.ins, channel);
+    const handler = this.lookup(cmd, channel);
     if (handler === undefined) {
-      this.chain = null;
-      throw new StatusWordError(SW.INS_NOT_SUPPORTED);
+      channel.chain = null;
+      throw new StatusWordError(
+        cmd.cla.kind === 'proprietary' && OS_COMMANDS[cmd.ins] !== undefined ? SW.CLA_NOT_SUPPORTED : SW.INS_NOT_SUPPORTED,
+      );
     }
 
     // Command chaining (ISO/IEC 7816-4 §5.3.3).
     let c = cmd;
     if (cmd.cla.chaining) {
-      if (handler.chaining !== true) throw new StatusWordError(SW.CHAINING_NOT_SUPPORTED);
-      const ch = this.chain;
-      if (ch !== null && (ch.channel !== channel.id || ch.ins !== cmd.ins || ch.p1 !== cmd.p1 || ch.p2 !== cmd.p2)) {
-        this.chain = null;
+      if (handler.chaining !== true) {
+        channel.chain = null;
+        throw new StatusWordError(SW.CHAINING_NOT_SUPPORTED);
+      }
+      const ch = channel.chain;
+      if (ch !== null && (ch.ins !== cmd.ins || ch.p1 !== cmd.p1 || ch.p2 !== cmd.p2)) {
+        channel.chain = null;
         throw new StatusWordError(SW.LAST_COMMAND_OF_CHAIN_EXPECTED);
       }
-      const chain = ch ?? { channel: channel.id, ins: cmd.ins, p1: cmd.p1, p2: cmd.p2, parts: [], total: 0 };
+      const chain = ch ?? { ins: cmd.ins, p1: cmd.p1, p2: cmd.p2, parts: [], total: 0 };
       chain.total += cmd.data.length;
       if (chain.total > MAX_CHAIN) {
-        this.chain = null;
+        channel.chain = null;
         throw new StatusWordError(SW.WRONG_LENGTH, 'chained data exceeds 65535 bytes');
       }
       chain.parts.push(cmd.data.slice());
-      this.chain = chain;
+      channel.chain = chain;
       return { data: EMPTY, sw: SW.OK };
     }
-    if (this.chain !== null) {
-      const ch = this.chain;
-      this.chain = null;
-      if (ch.channel !== channel.id || ch.ins !== cmd.ins || ch.p1 !== cmd.p1 || ch.p2 !== cmd.p2) {
+    if (channel.chain !== null) {
+      const ch = channel.chain;
+      channel.chain = null;
+      if (ch.ins !== cmd.ins || ch.p1 !== cmd.p1 || ch.p2 !== cmd.p2) {
         throw new StatusWordError(SW.LAST_COMMAND_OF_CHAIN_EXPECTED);
       }
       c = { ...cmd, data: concatBytes(...ch.parts, cmd.data) };
@@ -414,9 +414,16 @@ export class Card implements CardInternals {
     return this.finish(c, channel, handler.run(c, ctx, target));
   }
 
-  private lookup(ins: number, channel: Channel): CommandHandler | undefined {
+  /**
+   * The selected applet's table first, then the OS's. The OS's interindustry commands answer only
+   * interindustry classes: a proprietary class (b8 = 1) means a proprietary command (ISO/IEC
+   * 7816-4 §5.4.1), e.g. GlobalPlatform's 80 E4 DELETE must never reach DELETE FILE.
+   */
+  private lookup(cmd: CommandApdu, channel: Channel): CommandHandler | undefined {
     const own: InsTable | undefined = channel.applet?.applet.commands;
-    return own?.[ins] ?? OS_COMMANDS[ins];
+    const mine = own?.[cmd.ins];
+    if (mine !== undefined) return mine;
+    return cmd.cla.kind === 'proprietary' ? undefined : OS_COMMANDS[cmd.ins];
   }
 
   /**
@@ -441,18 +448,19 @@ export class Card implements CardInternals {
     return { data: first, sw: 0x6100 | (rest.length > 255 ? 0 : rest.length) };
   }
 
-  private getResponse(cmd: CommandApdu, channel: Channel): { data: Uint8Array; sw: number } {
-    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new StatusWordError(SW.INCORRECT_P1P2);
-    const p = this.pending;
+  private getResponse(cmd: CommandApdu, channel: Channel, p: Pending | null): { data: Uint8Array; sw: number } {
     if (p === null || p.channel !== channel.id) {
-      this.pending = null;
       throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, 'no response data pending');
     }
+    // Errors below keep the data pending, so the host can retry with a correct command.
+    this.pending = p;
+    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new StatusWordError(SW.INCORRECT_P1P2);
     const n = p.data.length;
     if (cmd.ne === 0) throw new StatusWordError(SW.WRONG_LENGTH, 'GET RESPONSE needs Le');
-    // An explicit short Le larger than what is left is answered 6CXX (SW2 = exact length).
-    if (cmd.ne > n && cmd.ne !== 256 && cmd.ne !== 65536) {
-      return { data: EMPTY, sw: SW.WRONG_LE | (n > 255 ? 0 : n) };
+    // An explicit short Le larger than what is left is answered 6CXX (SW2 = exact length); an
+    // extended Le, or 00, is an upper bound.
+    if (!cmd.extended && cmd.ne > n && cmd.ne !== 256) {
+      return { data: EMPTY, sw: SW.WRONG_LE | n };
     }
     if (cmd.ne >= n) {
       this.pending = null;
@@ -475,7 +483,8 @@ export function createCard(opts: CardOptions = {}): Card {
     deactivate: NEVER,
     terminate: NEVER,
   });
-  mf.lcs = LCS.ACTIVATED;
+  // ISO/IEC 7816-4 §7.4.10: the MF is in initialisation (03) until ACTIVATE FILE ends personalization.
+  mf.lcs = LCS.INITIALISATION;
   const maxChannels = opts.maxChannels ?? 4;
   if (!Number.isInteger(maxChannels) || maxChannels < 1 || maxChannels > 20) {
     throw new Error(`maxChannels: expected 1..20, got ${maxChannels}`);

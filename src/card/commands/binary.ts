@@ -81,18 +81,36 @@ function target(ef: TransparentEf, op: AccessOp): AccessTarget {
   return { file: ef, op };
 }
 
-/** Reads up to `ne` bytes at `offset`; fewer than Ne available → the bytes read and 6282. */
-function read(ef: TransparentEf, offset: number, ne: number): Uint8Array | ResponseApdu {
+/**
+ * Le '00' / '0000' asks for "all the bytes until the end of the file, within the limit of 256 /
+ * 65536" (ISO/IEC 7816-4 §11.3.3), so reaching the end is the expected outcome, not a warning.
+ */
+function wildcardLe(cmd: CommandApdu): boolean {
+  return cmd.ne === 65536 || (cmd.ne === 256 && !cmd.extended);
+}
+
+/** 6B00 unless `offset` addresses a byte of the EF (§11.3.3: "offset outside the EF"). */
+function checkOffset(ef: TransparentEf, offset: number): void {
   const size = ef.data.length;
   if (offset >= size) throw new StatusWordError(SW.WRONG_P1P2, `offset ${offset} outside EF of ${size} bytes`);
-  const n = Math.min(ne, size - offset);
+}
+
+/**
+ * Reads up to `max` bytes at `offset`. Fewer available than an explicit Le asked for → the bytes
+ * read and 6282; with a wildcard Le the end of the file ends the read normally.
+ */
+function read(ef: TransparentEf, offset: number, max: number, wildcard: boolean): Uint8Array | ResponseApdu {
+  checkOffset(ef, offset);
+  const n = Math.min(max, ef.data.length - offset);
   const data = ef.data.slice(offset, offset + n);
-  return n < ne ? { data, sw: SW.WARN_EOF } : data;
+  return n < max && !wildcard ? { data, sw: SW.WARN_EOF } : data;
 }
 
 function write(ctx: CommandContext, ef: TransparentEf, offset: number, data: Uint8Array): void {
   if (data.length === 0) throw new StatusWordError(SW.WRONG_LENGTH, 'no data to write');
-  if (offset > ef.data.length) throw new StatusWordError(SW.WRONG_P1P2, `offset ${offset} outside EF`);
+  // An offset at the end is outside the EF like for READ BINARY (6B00); only data running past
+  // the end is "not enough memory space in the file" (6A84).
+  checkOffset(ef, offset);
   if (offset + data.length > ef.data.length) {
     throw new StatusWordError(SW.NOT_ENOUGH_MEMORY, `${offset + data.length - ef.data.length} bytes past the end of the EF`);
   }
@@ -110,7 +128,7 @@ export const BINARY_COMMANDS: InsTable = defineInsTable(
         if (cmd.ne === 0) throw new StatusWordError(SW.WRONG_LENGTH, 'Le missing');
         const { ef, offset } = evenRef(cmd, ctx);
         ctx.setCurrentEf(ef);
-        return read(ef, offset, cmd.ne);
+        return read(ef, offset, cmd.ne, wildcardLe(cmd));
       },
     },
   ],
@@ -126,7 +144,7 @@ export const BINARY_COMMANDS: InsTable = defineInsTable(
         ctx.setCurrentEf(ef);
         // Room for the '53' header: 2 bytes up to 127 data bytes, 3 up to 255, 4 beyond.
         const room = cmd.ne - (cmd.ne <= 129 ? 2 : cmd.ne <= 258 ? 3 : 4);
-        const r = read(ef, offset, Math.max(0, room));
+        const r = read(ef, offset, Math.max(0, room), wildcardLe(cmd));
         const data = r instanceof Uint8Array ? r : r.data;
         const wrapped = encodeTlv(0x53, data);
         return r instanceof Uint8Array ? wrapped : { data: wrapped, sw: r.sw };
@@ -168,7 +186,7 @@ export const BINARY_COMMANDS: InsTable = defineInsTable(
       run: (cmd, ctx) => {
         const { ef, offset } = evenRef(cmd, ctx);
         const size = ef.data.length;
-        if (offset > size) throw new StatusWordError(SW.WRONG_P1P2, `offset ${offset} outside EF`);
+        checkOffset(ef, offset);
         // Optional data: the offset of the first byte NOT to erase (§11.3.7); default: to the end.
         let end = size;
         if (cmd.data.length === 2) end = (cmd.data[0]! << 8) | cmd.data[1]!;

@@ -75,9 +75,13 @@ export function encodeFmd(f: FileNode): Uint8Array {
   return encodeTlv(0x64, f.kind === 'DF' && f.name ? encodeTlv(0x4f, f.name) : new Uint8Array(0));
 }
 
-/** FCI template '6F': the FCP data objects followed by the FMD template (§7.4.1). */
+/**
+ * FCI template '6F' (§7.4.1): the FCP and FMD data objects side by side, not nested templates.
+ * The FMD's only object here, the application identifier '4F', would repeat the DF name already
+ * present as '84', so the FCI carries the name once.
+ */
 export function encodeFci(f: FileNode): Uint8Array {
-  return encodeTlv(0x6f, concatBytes(fcpContents(f), encodeFmd(f)));
+  return encodeTlv(0x6f, fcpContents(f));
 }
 
 function bad(field: string): never {
@@ -94,10 +98,13 @@ function one(list: readonly Tlv[], tag: number): Tlv | undefined {
  * Builds a detached file from an FCP template for CREATE FILE (ISO/IEC 7816-9 §7.1.1). Malformed
  * templates answer 6A80 (incorrect data) or 6A85 (not TLV); the detail names the data object.
  *
- * - `82` is required: FDB '38' = DF; b6–b4 = 000 or 001 with b3–b1 = 001 transparent,
- *   010/011 linear fixed, 100/101 linear variable, 110/111 cyclic (TLV variants are accepted).
+ * - `82` is required: FDB '38' (or '78', shareable) = DF; b6–b4 = 000 or 001 with b3–b1 = 001
+ *   transparent, 010/011 linear fixed, 100/101 linear variable, 110/111 cyclic (TLV variants are
+ *   accepted).
  * - `83` is required (the FID); `80` gives a transparent EF's size (default 0); record EFs take
- *   max record size and number of records from `82`.
+ *   max record size and number of records from `82` (FDB, data coding, size on 1 or 2 bytes,
+ *   count on 1 or 2 bytes after a 2-byte size — as OpenSC reads it); when `82` has no count
+ *   (3 or 4 bytes), it is `80` divided by the record size.
  * - `88` one byte gives the SFI in b8–b4; absent or empty means no SFI (chipwright does not apply
  *   ISO's implicit "low five bits of the FID" rule, which makes SFIs collide silently).
  * - `8A` sets the initial life-cycle status (01, 03, 04 or 05; default 05 activated).
@@ -127,7 +134,8 @@ export function fileFromFcp(template: Uint8Array): FileNode {
     }
     lcs = v;
   }
-  const isDf = (fdb & 0x38) === 0x38;
+  // FDB '38' (b7 = 1: shareable) is a DF; other values with b6-b4 = 111 are RFU (table 14).
+  const isDf = (fdb & 0xbf) === 0x38;
   let rules: AccessRules | undefined;
   const ab = one(list, 0xab);
   if (ab !== undefined) {
@@ -168,20 +176,22 @@ export function fileFromFcp(template: Uint8Array): FileNode {
   const structure: EfStructure | undefined =
     kind === 2 || kind === 3 ? 'linear-fixed' : kind === 4 || kind === 5 ? 'linear-variable' : kind === 6 || kind === 7 ? 'cyclic' : undefined;
   if (structure === undefined) bad(`82 file descriptor byte ${fdb.toString(16)} not supported`);
+  // '82' = FDB, data coding byte, max record size (1 or 2 bytes), number of records (1 or 2
+  // bytes, only after a 2-byte size): lengths 3/4 carry no count, which then comes from '80'.
   const v = d.value;
-  let recordSize: number;
+  if (v.length < 3 || v.length > 6) {
+    bad('82 for a record EF needs FDB, data coding and max record size (and number of records or 80)');
+  }
+  const recordSize = v.length === 3 ? v[2]! : (v[2]! << 8) | v[3]!;
   let maxRecords: number;
-  if (v.length === 5) {
-    recordSize = (v[2]! << 8) | v[3]!;
-    maxRecords = v[4]!;
-  } else if (v.length === 6) {
-    recordSize = (v[2]! << 8) | v[3]!;
-    maxRecords = (v[4]! << 8) | v[5]!;
-  } else if (v.length === 4) {
-    recordSize = v[2]!;
-    maxRecords = v[3]!;
-  } else {
-    return bad('82 for a record EF needs FDB, data coding, max record size and number of records');
+  if (v.length === 5) maxRecords = v[4]!;
+  else if (v.length === 6) maxRecords = (v[4]! << 8) | v[5]!;
+  else {
+    const sizeTlv = one(list, 0x80);
+    if (sizeTlv === undefined || sizeTlv.value.length < 1 || sizeTlv.value.length > 3 || recordSize < 1) {
+      return bad('82 has no number of records and 80 gives no file size to derive it from');
+    }
+    maxRecords = Math.floor(readUintBE(sizeTlv.value) / recordSize);
   }
   if (recordSize < 1 || recordSize > 255 || maxRecords < 1 || maxRecords > 254) {
     bad('82 record size must be 1..255 and number of records 1..254');
