@@ -4,8 +4,12 @@
  *
  * Loading is all-or-nothing: the whole document is validated and built before a card exists, so a
  * corrupt, truncated or wrong-version image is a clear error naming the field, never a
- * half-loaded card. Saving to a path writes a temporary file in the same directory and renames it
- * over the target (atomic on POSIX file systems), so a crash never leaves a torn image.
+ * half-loaded card. Besides types and ranges, loading checks what the card looks objects up by:
+ * FIDs and SFIs unique in a DF, DF names and applet AIDs unique on the card, PIN/key references
+ * and data object tags unique in a DF, PINs within their own length rules, life-cycle bytes the
+ * OS acts on, an ATR that parses, and a registered factory for every applet type. Saving to a path
+ * writes a temporary file in the same directory and renames it over the target (atomic on POSIX
+ * file systems), so a crash never leaves a torn image.
  *
  * Format (version 1), all byte strings as upper-case hex:
  * ```json

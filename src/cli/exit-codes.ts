@@ -36,13 +36,13 @@ export const EXIT_CODES: readonly ExitCodeDoc[] = Object.freeze([
     code: EXIT.USAGE,
     name: 'USAGE',
     meaning: 'usage error: the command line is wrong',
-    examples: 'unknown command or option, missing option, bad hex in an argument, a value out of range, a script secret not provided; `sim --stdio` ends with 2 when it rejected input lines',
+    examples: 'unknown command or option, missing option, bad hex in an argument, a value out of range, a script secret not provided; `card install --aid` already on the card; `sim --stdio` ends with 2 when it rejected input lines',
   },
   {
     code: EXIT.INPUT,
     name: 'INPUT',
     meaning: 'an input file is missing, unreadable or corrupt',
-    examples: 'no such card image; card image invalid (the message names the field); APDU script syntax error (file:line); bad secrets file',
+    examples: 'no such card image; card image invalid (the message names the field); an applet type the image uses without its `--applet` module; an applet module missing or invalid; APDU script syntax error (file:line); bad secrets file',
   },
   {
     code: EXIT.CARD,

@@ -5,7 +5,7 @@
  * These are plain non-volatile objects; every change goes through {@link NvMemory} so it is
  * journalled. `parent` links are transient (rebuilt when an image loads).
  */
-import type { AccessRules } from '../security/access.js';
+import { assertRulesApply, type AccessRules } from '../security/access.js';
 import type { PinObject, KeyObject } from '../security/objects.js';
 
 /**
@@ -77,6 +77,7 @@ export const MF_FID = 0x3f00;
 
 /** A new DF (not attached). */
 export function newDf(fid: number, name?: Uint8Array, rules?: AccessRules): DedicatedFile {
+  assertRulesApply(rules, true);
   return {
     kind: 'DF',
     fid,
@@ -133,6 +134,7 @@ export function newTransparentEf(
   size: number,
   opts: { sfi?: number; rules?: AccessRules; data?: Uint8Array } = {},
 ): TransparentEf {
+  assertRulesApply(opts.rules, false);
   const data = new Uint8Array(size);
   if (opts.data) data.set(opts.data.subarray(0, size));
   return { kind: 'EF', structure: 'transparent', fid, sfi: opts.sfi, lcs: LCS.ACTIVATED, rules: opts.rules, parent: null, data };
@@ -146,6 +148,7 @@ export function newRecordEf(
   maxRecords: number,
   opts: { sfi?: number; rules?: AccessRules; records?: Uint8Array[] } = {},
 ): RecordEf {
+  assertRulesApply(opts.rules, false);
   return {
     kind: 'EF',
     structure,

@@ -5,6 +5,7 @@
 import { SW, StatusWordError } from '../../apdu/status.js';
 import { equalBytes, startsWith } from '../../bytes/index.js';
 import type { NvMemory } from '../nv.js';
+import { assertRulesApply } from '../security/access.js';
 import { MF_FID, fileFootprint, type DedicatedFile, type ElementaryFile, type FileNode } from './file.js';
 
 export function childByFid(df: DedicatedFile, fid: number): FileNode | undefined {
@@ -83,6 +84,7 @@ export function usedBytes(mf: DedicatedFile): number {
  * (6A89), DF names are unique card-wide (6A8A), SFIs unique within the DF (6A89).
  */
 export function attach(nv: NvMemory, parent: DedicatedFile, child: FileNode): void {
+  assertRulesApply(child.rules, child.kind === 'DF');
   if (child.fid === MF_FID || child.fid === 0x3fff || child.fid === 0xffff || child.fid === parent.fid) {
     throw new StatusWordError(SW.FILE_EXISTS, `FID ${child.fid.toString(16)} is reserved or the parent's`);
   }

@@ -24,7 +24,7 @@
  * not for its life cycle (delete, create, activate, deactivate, terminate: NEVER). When attributes
  * are present, an operation they do not mention is NEVER: forgetting a rule locks, never opens.
  */
-import { concatBytes } from '../../bytes/index.js';
+import { ByteInputError, concatBytes } from '../../bytes/index.js';
 import { encodeTlv, parseTlvList, type Tlv, TlvError } from '../../tlv/ber.js';
 
 export const ACCESS_OPS = [
@@ -185,6 +185,23 @@ const DF_BITS: Readonly<Partial<Record<AccessOp, number>>> = {
   delete: 0x40,
 };
 const INS_ERASE_BINARY = 0x0e;
+
+/**
+ * Refuses rules for operations the file kind does not have (e.g. `read` on a DF, `create` on an
+ * EF): they cannot be encoded in the FCP and would make SELECT and saving fail later.
+ */
+export function assertRulesApply(rules: AccessRules | undefined, isDf: boolean): void {
+  if (rules === undefined) return;
+  const bits = isDf ? DF_BITS : EF_BITS;
+  for (const op of Object.keys(rules) as AccessOp[]) {
+    if (!(ACCESS_OPS as readonly string[]).includes(op)) {
+      throw new ByteInputError(`access rule "${op}": not an operation (${ACCESS_OPS.join(', ')})`);
+    }
+    if (bits[op] === undefined && !(op === 'erase' && !isDf)) {
+      throw new ByteInputError(`access rule "${op}" does not apply to ${isDf ? 'a DF' : 'an EF'}`);
+    }
+  }
+}
 
 /** Encodes one security condition DO (table 33). */
 export function encodeCondition(c: Condition): Uint8Array {
