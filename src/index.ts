@@ -11,3 +11,4 @@ export * from './crypto/cipher.js';
 export * from './crypto/external-auth.js';
 export * from './script/index.js';
 export { EXIT_CODES } from './cli/exit-codes.js';
+export * from './apps/modules.js';
