@@ -53,6 +53,36 @@ export function summarize(name: string, unit: string, samples: readonly number[]
   };
 }
 
+/** A peer measured beside chipwright: `measure` performs one round and returns its rate. */
+export interface PeerRound {
+  readonly name: string;
+  readonly measure: () => number | Promise<number>;
+}
+
+/**
+ * Measures chipwright and a peer side by side in `rounds` alternating rounds (ours, peer, ours,
+ * peer, …) so that load drifting on the machine hits both alike, then summarizes both by their
+ * medians; the ratio is chipwright / peer. Rounds never overlap: the other side sits idle.
+ */
+export async function compare(
+  name: string,
+  unit: string,
+  rounds: number,
+  ours: () => number,
+  peer: PeerRound,
+  note?: string,
+): Promise<Figure> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    a.push(ours());
+    b.push(await peer.measure());
+  }
+  const f = summarize(name, unit, a, note);
+  const p = { name: peer.name, median: median(b), min: Math.min(...b), max: Math.max(...b) };
+  return { ...f, peer: p, ratio: f.median / p.median };
+}
+
 export function machine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

@@ -7,6 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cardOsFigures } from './card-os.js';
+import { vsmartcardFigures } from './vsmartcard.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -18,9 +19,12 @@ const smoke = process.argv.includes('--smoke');
 const here = dirname(fileURLToPath(import.meta.url));
 // Compiled to dist/bench; results belong in the source tree's bench/.
 const outDir = arg('--out') ?? join(here, '..', '..', 'bench');
-const opts = smoke ? { ms: 50, rounds: 2 } : { ms: 1000, rounds: 7 };
+const opts = smoke ? { ms: 50, rounds: 2, smoke } : { ms: 1000, rounds: 7, smoke };
 
-const figures: Figure[] = [...cardOsFigures(opts)];
+const figures: Figure[] = [
+  ...cardOsFigures(opts),
+  ...(await vsmartcardFigures(opts)),
+];
 
 const date = new Date().toISOString();
 const doc = { date, machine: machine(), mode: smoke ? 'smoke' : 'full', figures };

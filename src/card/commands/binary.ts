@@ -102,7 +102,9 @@ function checkOffset(ef: TransparentEf, offset: number): void {
 function read(ef: TransparentEf, offset: number, max: number, wildcard: boolean): Uint8Array | ResponseApdu {
   checkOffset(ef, offset);
   const n = Math.min(max, ef.data.length - offset);
-  const data = ef.data.slice(offset, offset + n);
+  // A view, not a copy: the OS encodes (copies) the response before anything can write the EF,
+  // and keeps a copy of whatever it holds back for GET RESPONSE.
+  const data = ef.data.subarray(offset, offset + n);
   return n < max && !wildcard ? { data, sw: SW.WARN_EOF } : data;
 }
 

@@ -1,0 +1,138 @@
+/**
+ * Secure messaging throughput (issue: secure messaging, BAC, PACE…), one core, card and terminal
+ * in one process:
+ *
+ * - AES-128 SM READ BINARY of 256 bytes: the terminal protects the command and verifies and
+ *   decrypts the response; the card unwraps, runs READ BINARY under the SM access rule, wraps.
+ *   Target ≥ 100,000 APDU/s. The AES session is installed directly (PACE establishes it later).
+ * - The same with 3DES (a BAC session).
+ * - A full BAC handshake (GET CHALLENGE + EXTERNAL AUTHENTICATE, key derivation both sides).
+ *
+ * The figures call the card directly (`card.transmit`) and the terminal codec, not the async
+ * Transport, so they measure the SM work rather than promise scheduling.
+ */
+import { hexToBytes } from '../src/bytes/index.js';
+import { parseCommandApdu } from '../src/apdu/command.js';
+import { createCard, type Card } from '../src/card/os.js';
+import type { AppletFactory } from '../src/card/applet.js';
+import { defineInsTable, mergeInsTables } from '../src/card/dispatch.js';
+import { newTransparentEf } from '../src/card/fs/file.js';
+import { attach } from '../src/card/fs/tree.js';
+import { SM_REQUIRED } from '../src/card/security/access.js';
+import { bacCommands } from '../src/card/protocols/bac.js';
+import { CardSmSession } from '../src/card/protocols/secure-messaging.js';
+import { bacKeys, bacSessionKeys, bacTerminalRequest, bacTerminalVerify } from '../src/crypto/bac.js';
+import { SmCodec, type SmKeys } from '../src/crypto/sm.js';
+import { rate, summarize, type Figure } from './lib.js';
+
+const AID = hexToBytes('A0000002471001');
+const MRZ = 'L898902C<369080619406236';
+
+/** Test-only INS 80 5A: start an SM session with the keys in the data (cipher ‖ kEnc ‖ kMac ‖ ssc). */
+function benchApplet(): AppletFactory {
+  const keys = bacKeys(MRZ);
+  return {
+    type: 'bench-mrtd',
+    create: () => ({
+      install: (ctx) => {
+        const data = new Uint8Array(1024).map((_, i) => i & 0xff);
+        attach(ctx.nv, ctx.df, newTransparentEf(0x0101, 1024, { sfi: 1, data, rules: { read: SM_REQUIRED } }));
+      },
+      commands: mergeInsTables(
+        bacCommands(() => keys),
+        defineInsTable([
+          0x5a,
+          {
+            name: 'BENCH START SM',
+            run: (cmd, ctx) => {
+              const aes = cmd.data[0] === 1;
+              const kl = 16;
+              const sl = aes ? 16 : 8;
+              ctx.channel.sm = new CardSmSession({
+                cipher: aes ? 'aes' : '3des',
+                kEnc: cmd.data.slice(1, 1 + kl),
+                kMac: cmd.data.slice(1 + kl, 1 + 2 * kl),
+                ssc: cmd.data.slice(1 + 2 * kl, 1 + 2 * kl + sl),
+              });
+            },
+          },
+        ]),
+      ),
+    }),
+  };
+}
+
+function benchCard(): Card {
+  const card = createCard({ applets: [benchApplet()] });
+  card.install(AID, 'bench-mrtd');
+  card.powerOn();
+  const r = card.transmit(hexToBytes('00A4040C07A0000002471001'));
+  if (r[0] !== 0x90) throw new Error('bench setup: SELECT failed');
+  return card;
+}
+
+/** A card and a terminal codec sharing an SM session of `cipher`, with EF 0101 selected. */
+export function smPair(cipher: '3des' | 'aes'): { card: Card; terminal: SmCodec } {
+  const card = benchCard();
+  const keys: SmKeys = {
+    cipher,
+    kEnc: hexToBytes('000102030405060708090A0B0C0D0E0F'),
+    kMac: hexToBytes('F0E1D2C3B4A5968778695A4B3C2D1E0F'),
+    ssc: new Uint8Array(cipher === 'aes' ? 16 : 8),
+  };
+  const start = new Uint8Array([0x80, 0x5a, 0x00, 0x00, 0, cipher === 'aes' ? 1 : 0, ...keys.kEnc, ...keys.kMac, ...keys.ssc]);
+  start[4] = start.length - 5;
+  if (card.transmit(start)[0] !== 0x90) throw new Error('bench setup: session start failed');
+  const terminal = new SmCodec(keys);
+  const sel = terminal.unprotectResponse(card.transmit(terminal.protectCommand(parseCommandApdu(hexToBytes('00A4020C020101')))));
+  if (sel.sw !== 0x9000) throw new Error('bench setup: SELECT under SM failed');
+  return { card, terminal };
+}
+
+/** One READ BINARY of 256 bytes under SM, card and terminal; returns the plain data length. */
+function readOnce(card: Card, terminal: SmCodec, cmd: ReturnType<typeof parseCommandApdu>): number {
+  const r = terminal.unprotectResponse(card.transmit(terminal.protectCommand(cmd)));
+  if (r.sw !== 0x9000) throw new Error(`bench: READ BINARY under SM answered ${r.sw.toString(16)}`);
+  return r.data.length;
+}
+
+/** One complete BAC handshake, card and terminal (fresh randomness each time). */
+function bacOnce(card: Card, keys: { kEnc: Uint8Array; kMac: Uint8Array }, rnd: Uint8Array): void {
+  const ch = card.transmit(hexToBytes('0084000008'));
+  const rndIc = ch.subarray(0, 8);
+  const rndIfd = rnd.subarray(0, 8);
+  const kIfd = rnd.subarray(8, 24);
+  const cmd = new Uint8Array(46);
+  cmd.set([0x00, 0x82, 0x00, 0x00, 0x28]);
+  cmd.set(bacTerminalRequest(keys, rndIc, rndIfd, kIfd), 5);
+  cmd[45] = 0x28;
+  const r = card.transmit(cmd);
+  const kIc = bacTerminalVerify(keys, rndIc, rndIfd, r.subarray(0, 40));
+  if (kIc === undefined) throw new Error('bench: BAC failed');
+  new SmCodec(bacSessionKeys(kIfd, kIc, rndIc, rndIfd));
+}
+
+export function smFigures(opts: { ms: number; rounds: number }): Figure[] {
+  const read = parseCommandApdu(hexToBytes('00B0000000')); // Le 00: 256 bytes
+  const aes = smPair('aes');
+  const tdes = smPair('3des');
+  if (readOnce(aes.card, aes.terminal, read) !== 256 || readOnce(tdes.card, tdes.terminal, read) !== 256) {
+    throw new Error('bench setup: READ BINARY under SM did not return 256 bytes');
+  }
+  const bacCard = benchCard();
+  const keys = bacKeys(MRZ);
+  const rnd = hexToBytes('781723860C06C2260B795240CB7049B01C19B33E32804F0B');
+  const a: number[] = [];
+  const t: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    a.push(rate(() => readOnce(aes.card, aes.terminal, read), 1, opts.ms));
+    t.push(rate(() => readOnce(tdes.card, tdes.terminal, read), 1, opts.ms));
+    b.push(rate(() => bacOnce(bacCard, keys, rnd), 1, opts.ms));
+  }
+  return [
+    summarize('AES-128 SM READ BINARY 256, card + terminal in-process', 'APDU/s', a, 'target ≥ 100 k APDU/s'),
+    summarize('3DES SM READ BINARY 256, card + terminal in-process', 'APDU/s', t),
+    summarize('BAC handshake (GET CHALLENGE + mutual authentication), card + terminal', 'handshakes/s', b),
+  ];
+}
