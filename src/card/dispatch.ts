@@ -32,6 +32,13 @@ export interface CommandHandler {
   /** Accepts command chaining (ISO/IEC 7816-4 §5.3.3); otherwise a chained CLA answers 6884. */
   readonly chaining?: boolean;
   /**
+   * Each command of a chain is a protocol step with its own response — GENERAL AUTHENTICATE in
+   * PACE and Chip Authentication (ICAO 9303-11 §4.4.4.2, BSI TR-03110-3 §B.1). The OS does not
+   * collect such a chain: every command reaches `run` as it comes, `cmd.cla.chaining` telling
+   * whether more follow.
+   */
+  readonly stepChaining?: boolean;
+  /**
    * A personalization command: needs the transport key while the card is in personalization,
    * refused with 6985 for ever once it is operational.
    */

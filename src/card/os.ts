@@ -342,7 +342,10 @@ export class Card implements CardInternals {
       data = EMPTY;
       sw = this.errorToSw(e, plain.ins);
     }
-    if (sm !== null && cmd.cla.sm !== 'none' && channel.sm === sm) return sm.wrapResponse(data, sw);
+    // The response to an SM command is protected by the session that unwrapped it — also when
+    // the handler has just installed new keys (Chip Authentication, PACE re-run), which take effect
+    // from the next command. Only a session ended by an SM error answers in plain.
+    if (sm !== null && cmd.cla.sm !== 'none' && channel.sm !== null) return sm.wrapResponse(data, sw);
     return encodeResponseApdu(data, sw);
   }
 
@@ -364,9 +367,10 @@ export class Card implements CardInternals {
       );
     }
 
-    // Command chaining (ISO/IEC 7816-4 §5.3.3).
+    // Command chaining (ISO/IEC 7816-4 §5.3.3). A step-chained handler (GENERAL AUTHENTICATE)
+    // answers every command of its chain itself.
     let c = cmd;
-    if (cmd.cla.chaining) {
+    if (cmd.cla.chaining && handler.stepChaining !== true) {
       if (handler.chaining !== true) {
         channel.chain = null;
         throw new StatusWordError(SW.CHAINING_NOT_SUPPORTED);
