@@ -1,12 +1,14 @@
 /**
- * Card images as the CLI uses them: load with file errors turned into {@link InputFileError}
- * (exit 3), save atomically only when the card's non-volatile state changed
- * (`card.nv.generation`), with write errors as {@link OutputFileError} (exit 5).
+ * Card images as the CLI uses them: load with file errors — an applet type no `--applet` module
+ * defines included — turned into {@link InputFileError} (exit 3), save atomically only when the
+ * card's non-volatile state changed (`card.nv.generation`), with write errors as
+ * {@link OutputFileError} (exit 5).
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadCard, saveCardImage } from '../card/image.js';
+import { CardImageError, loadCard, saveCardImage } from '../card/image.js';
 import type { Card, CardOptions } from '../card/os.js';
+import type { AppletFactory } from '../card/applet.js';
 import { InputFileError, OutputFileError } from './errors.js';
 import { debugEnabled, type CliIo } from './io.js';
 
@@ -41,6 +43,25 @@ export function pathExists(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
+/**
+ * The CLI's message for an image whose applet type is not registered (the library's message
+ * names `CardOptions.applets`; a CLI user passes `--applet`). Decided from the image itself, not
+ * from the library's wording: only a well-formed string type that no factory defines qualifies.
+ */
+function unregisteredApplet(e: unknown, text: string, path: string, applets: readonly AppletFactory[]): InputFileError | undefined {
+  if (!(e instanceof CardImageError)) return undefined;
+  const m = /^applets\[(\d+)\]\.type$/.exec(e.field);
+  if (m === null) return undefined;
+  // The image parsed up to this check, so this JSON.parse succeeds; it runs only on this error path.
+  const record = (JSON.parse(text) as { applets: { aid?: unknown; type?: unknown }[] }).applets[Number(m[1])];
+  const type = record?.type;
+  if (typeof type !== 'string' || applets.some((f) => f.type === type)) return undefined;
+  const known = applets.length === 0 ? '' : ` (the --applet modules given define ${applets.map((f) => `"${f.type}"`).join(', ')})`;
+  return new InputFileError(
+    `card image ${path}: ${e.field}: applet ${String(record?.aid)} has type "${type}", which is not registered${known}; pass --applet MODULE naming the module that defines "${type}"`,
+  );
+}
+
 /** A card loaded from an image file, saved back when its non-volatile state changed. */
 export class CardFile {
   private savedGeneration: number;
@@ -52,21 +73,29 @@ export class CardFile {
     this.savedGeneration = card.nv.generation;
   }
 
-  /** Loads `path`; a missing file or a corrupt image is an input error naming it. */
-  static open(path: string, io: CliIo, opts: Pick<CardOptions, 'rng'> = {}): CardFile {
+  /**
+   * Loads `path` with the applet types of `opts.applets` (from `--applet` modules); a missing
+   * file, a corrupt image or an applet type no module defines is an input error naming it.
+   */
+  static open(path: string, io: CliIo, opts: Pick<CardOptions, 'rng' | 'applets'> = {}): CardFile {
     const text = readInputFile(path, 'card image', `create one with "chipwright card new --out ${path}"`);
     const debug = debugEnabled(io);
-    const card = loadCard(
-      text,
-      {
-        ...opts,
-        // Card events never contain secrets (see CardEvent); they are shown only when debugging.
-        onEvent: (e) => {
-          if (debug) io.stderr(`chipwright: card event: ${JSON.stringify(e)}\n`);
+    let card: Card;
+    try {
+      card = loadCard(
+        text,
+        {
+          ...opts,
+          // Card events never contain secrets (see CardEvent); they are shown only when debugging.
+          onEvent: (e) => {
+            if (debug) io.stderr(`chipwright: card event: ${JSON.stringify(e)}\n`);
+          },
         },
-      },
-      path,
-    );
+        path,
+      );
+    } catch (e) {
+      throw unregisteredApplet(e, text, path, opts.applets ?? []) ?? e;
+    }
     return new CardFile(card, path);
   }
 

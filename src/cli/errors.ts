@@ -7,6 +7,7 @@ import { CommanderError } from 'commander';
 import { ByteInputError } from '../bytes/index.js';
 import { AtrError } from '../atr/index.js';
 import { CardImageError } from '../card/image.js';
+import { AppletModuleError } from '../apps/modules.js';
 import { CardMuteError } from '../transport/types.js';
 import { ScriptParseError } from '../script/format.js';
 import { ScriptSetupError } from '../script/runner.js';
@@ -38,7 +39,9 @@ export function exitCodeFor(e: unknown): ExitCode {
   if (e instanceof UsageError || e instanceof ByteInputError || e instanceof AtrError || e instanceof ScriptSetupError) {
     return EXIT.USAGE;
   }
-  if (e instanceof InputFileError || e instanceof CardImageError || e instanceof ScriptParseError) return EXIT.INPUT;
+  if (e instanceof InputFileError || e instanceof CardImageError || e instanceof ScriptParseError || e instanceof AppletModuleError) {
+    return EXIT.INPUT;
+  }
   if (e instanceof CardMuteError) return EXIT.CARD;
   if (e instanceof OutputFileError) return EXIT.OUTPUT;
   return EXIT.INTERNAL;
@@ -51,6 +54,7 @@ export function messageFor(e: unknown): string {
     return `${e.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')} (see --help)`;
   }
   if (e instanceof CardImageError) return `card image ${e.message}`;
+  if (e instanceof AppletModuleError) return `applet module ${e.message.replace(/\s*\n\s*/g, ' ')}`;
   if (e instanceof CardMuteError) return `card did not answer: ${e.message}`;
   const text = e instanceof Error ? e.message : String(e);
   if (exitCodeFor(e) === EXIT.INTERNAL) {
@@ -69,6 +73,10 @@ export function handleError(e: unknown, io: CliIo): ExitCode {
     return code;
   }
   io.stderr(`chipwright: ${messageFor(e)}\n`);
-  if (debugEnabled(io) && e instanceof Error && e.stack !== undefined) io.stderr(`${e.stack}\n`);
+  if (debugEnabled(io) && e instanceof Error && e.stack !== undefined) {
+    io.stderr(`${e.stack}\n`);
+    // The stack that matters for a failing applet module is the module's own.
+    if (e.cause instanceof Error && e.cause.stack !== undefined) io.stderr(`Caused by: ${e.cause.stack}\n`);
+  }
   return code;
 }

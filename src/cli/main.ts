@@ -14,10 +14,12 @@ import { exitCodesText } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import type { CliContext } from './context.js';
 import { registerCardNew } from './commands/card-new.js';
+import { registerCardInstall } from './commands/card-install.js';
 import { registerSend } from './commands/send.js';
 import { registerSim } from './commands/sim.js';
 import { registerDemo } from './commands/demo.js';
 import { registerScriptRun } from './commands/script-run.js';
+import { registerReaders } from './commands/readers.js';
 
 /** The package version, from the package.json above this module (src/ or dist/src/). */
 function packageVersion(): string {
@@ -51,9 +53,11 @@ export function buildProgram(cli: CliContext): Command {
 
   const card = program.command('card').description('card images');
   registerCardNew(card, cli);
+  registerCardInstall(card, cli);
   registerSend(program, cli);
   registerSim(program, cli);
   registerDemo(program, cli);
+  registerReaders(program, cli);
   const script = program.command('script').description('APDU scripts (apdu/README.md)');
   registerScriptRun(script, cli);
   return program;

@@ -2,6 +2,7 @@
  * Validation of option values into typed values. Every message names the option (or argument)
  * and the value's problem, and says what is expected: `--serial: expected 1..32 bytes, got 40`.
  */
+import { Option } from 'commander';
 import { hexToBytes } from '../bytes/index.js';
 import { DEFAULT_TRANSPORT_KEY } from '../card/os.js';
 import type { TransportKey } from '../script/transport-auth.js';
@@ -54,4 +55,15 @@ export function transportKeyOption(hex: string | undefined, algorithm: KeyAlgori
     throw new UsageError(`--transport-key: ${alg === '3des' ? '3DES' : 'AES'} needs ${lengths.join(' or ')} bytes, got ${value.length}`);
   }
   return { algorithm: alg, value };
+}
+
+/**
+ * `--applet <module>`, repeatable: applet modules (`src/apps/modules.ts`) whose applet types the
+ * card image uses or the command installs. Values are collected in the order given.
+ */
+export function appletOption(description = 'applet module (file path or package name) defining applet types the card uses; repeatable'): Option {
+  return new Option('--applet <module>', description).argParser((value: string, previous: string[] | undefined) => {
+    if (value.trim() === '') throw new UsageError('--applet: expected a module file path or package name, got an empty string');
+    return [...(previous ?? []), value];
+  });
 }

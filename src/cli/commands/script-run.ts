@@ -1,7 +1,8 @@
 /**
  * `chipwright script run FILE --card card.json`: runs an APDU script (format: `src/script/format.ts`)
  * against a card image, prints each step (command redacted, response, verdict), saves the image
- * if its state changed, and exits 1 when an expectation failed.
+ * if its state changed, and exits 1 when an expectation failed. `--reader NAME` runs it against
+ * the card in a PC/SC reader instead.
  *
  * Secrets for `{NAME}` placeholders come from `--secrets FILE` (a JSON object of hex strings) or
  * from `CHIPWRIGHT_SECRET_<NAME>` environment variables — never from the command line, where
@@ -17,15 +18,19 @@ import type { Transport } from '../../transport/types.js';
 import { parseApduScript, scriptSecrets, type ApduScript } from '../../script/format.js';
 import { checkScriptInputs, runApduScript, type ScriptRun, type StepResult } from '../../script/runner.js';
 import type { TransportKey } from '../../script/transport-auth.js';
+import { loadAppletModules } from '../../apps/modules.js';
 import { CardFile, readInputFile } from '../card-file.js';
+import { readerOrCard, withReader, type CardTarget } from './readers.js';
 import { EXIT } from '../exit-codes.js';
 import { InputFileError } from '../errors.js';
-import { hexOption, KEY_ALGORITHMS, transportKeyOption, type KeyAlgorithmOption } from '../options.js';
+import { appletOption, hexOption, KEY_ALGORITHMS, transportKeyOption, type KeyAlgorithmOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
 
 interface RawOptions {
-  card: string;
+  card?: string;
+  reader?: string;
+  applet?: string[];
   secrets?: string;
   transportKey?: string;
   transportKeyAlgorithm?: KeyAlgorithmOption;
@@ -37,7 +42,10 @@ interface RawOptions {
 
 export interface ScriptRunContext {
   readonly script: ApduScript;
-  readonly cardPath: string;
+  /** A card image (`--card`) or a PC/SC reader (`--reader`). */
+  readonly target: CardTarget;
+  /** `--applet` modules, loaded before the card image. */
+  readonly appletModules: readonly string[];
   readonly secrets: Readonly<Record<string, Uint8Array>>;
   readonly transportKey: TransportKey;
   readonly rng: Uint8Array | undefined;
@@ -86,6 +94,7 @@ function loadSecrets(script: ApduScript, file: string | undefined, env: CliIo['e
 }
 
 export function scriptRunContext(file: string, o: RawOptions, io: CliIo): ScriptRunContext {
+  const target = readerOrCard(o);
   const script = parseApduScript(readInputFile(file, 'APDU script'), basename(file));
   const secrets = loadSecrets(script, o.secrets, io.env);
   const transportKey = transportKeyOption(o.transportKey, o.transportKeyAlgorithm);
@@ -93,7 +102,8 @@ export function scriptRunContext(file: string, o: RawOptions, io: CliIo): Script
   checkScriptInputs(script, { secrets, transportKey });
   return {
     script,
-    cardPath: o.card,
+    target,
+    appletModules: o.applet ?? [],
     secrets,
     transportKey,
     rng: o.rng === undefined ? undefined : hexOption(o.rng, '--rng', 1),
@@ -125,15 +135,10 @@ export function scriptRunJson(run: ScriptRun): object {
 }
 
 export async function runScriptRun(ctx: ScriptRunContext, io: CliIo): Promise<number> {
-  const file = CardFile.open(ctx.cardPath, io, ctx.rng ? { rng: ctx.rng } : {});
-  let transport: Transport = new InProcessTransport(file.card);
-  if (ctx.trace) transport = new TracingTransport(transport, (line) => io.stderr(`${line}\n`));
   const source = ctx.script.source;
   let label: string | undefined;
-  await transport.connect();
-  let run: ScriptRun;
-  try {
-    run = await runApduScript(ctx.script, transport, {
+  const runOn = (transport: Transport): Promise<ScriptRun> =>
+    runApduScript(ctx.script, transport, {
       transportKey: ctx.transportKey,
       secrets: ctx.secrets,
       stopOnFailure: ctx.stopOnFailure,
@@ -144,9 +149,21 @@ export async function runScriptRun(ctx: ScriptRunContext, io: CliIo): Promise<nu
         io.stdout(`${formatStep(source, r)}\n`);
       },
     });
-  } finally {
-    if (file.card.isPowered) await transport.disconnect();
-    file.saveIfChanged();
+  let run: ScriptRun;
+  if (ctx.target.kind === 'reader') {
+    run = await withReader(ctx.target.reader, io, ctx.trace, runOn);
+  } else {
+    const applets = await loadAppletModules(ctx.appletModules);
+    const file = CardFile.open(ctx.target.path, io, { applets, ...(ctx.rng ? { rng: ctx.rng } : {}) });
+    let transport: Transport = new InProcessTransport(file.card);
+    if (ctx.trace) transport = new TracingTransport(transport, (line) => io.stderr(`${line}\n`));
+    await transport.connect();
+    try {
+      run = await runOn(transport);
+    } finally {
+      if (file.card.isPowered) await transport.disconnect();
+      file.saveIfChanged();
+    }
   }
   if (ctx.json) {
     io.stdout(JSON.stringify(scriptRunJson(run), null, 2) + '\n');
@@ -161,9 +178,11 @@ export async function runScriptRun(ctx: ScriptRunContext, io: CliIo): Promise<nu
 export function registerScriptRun(script: Command, cli: CliContext): Command {
   return script
     .command('run')
-    .description('run an APDU script against a card image; exit 1 if an expectation fails')
+    .description('run an APDU script against a card image or a card in a reader; exit 1 if an expectation fails')
     .argument('<file>', 'APDU script (.apdu, see apdu/README.md)')
-    .requiredOption('--card <file>', 'card image (saved back when its state changes)')
+    .option('--card <file>', 'card image (saved back when its state changes)')
+    .option('--reader <name>', 'instead of --card: the card in this PC/SC reader (name, part of it, or index; see chipwright readers)')
+    .addOption(appletOption())
     .option('--secrets <file>', 'JSON object of placeholder values as hex ({"PIN": "31323334"}); CHIPWRIGHT_SECRET_<NAME> works too')
     .option('--transport-key <hex>', 'transport key for @auth-transport (default: the test key 404142…4F)')
     .addOption(new Option('--transport-key-algorithm <alg>', 'transport key algorithm').choices(KEY_ALGORITHMS).default('3des'))

@@ -1,0 +1,433 @@
+/**
+ * SecurityInfos: the DER structure of EF.CardAccess (ICAO 9303-11 §9.2, BSI TR-03110-3 §A.1.1),
+ * with the PACE entries decoded — PACEInfo and PACEDomainParameterInfo — and every other entry
+ * (Chip Authentication, Terminal Authentication, …) kept as its original bytes.
+ *
+ *     SecurityInfos ::= SET OF SecurityInfo
+ *     SecurityInfo ::= SEQUENCE {
+ *       protocol     OBJECT IDENTIFIER,
+ *       requiredData ANY DEFINED BY protocol,
+ *       optionalData ANY DEFINED BY protocol OPTIONAL }
+ *
+ *     PACEInfo ::= SEQUENCE {
+ *       protocol    OBJECT IDENTIFIER(id-PACE-DH-GM-3DES-CBC-CBC | … | id-PACE-ECDH-CAM-AES-CBC-CMAC-256),
+ *       version     INTEGER, -- SHOULD be 2
+ *       parameterId INTEGER OPTIONAL }
+ *
+ *     PACEDomainParameterInfo ::= SEQUENCE {
+ *       protocol        OBJECT IDENTIFIER(id-PACE-DH-GM | id-PACE-ECDH-GM | id-PACE-DH-IM | id-PACE-ECDH-IM | id-PACE-ECDH-CAM),
+ *       domainParameter AlgorithmIdentifier,
+ *       parameterId     INTEGER OPTIONAL }
+ *
+ * A PACEInfo's `parameterId` is either a standardized domain parameter ID (0–31, ICAO 9303-11
+ * §9.5.1) or, with a PACEDomainParameterInfo of the same ID, a proprietary one (32–127). The
+ * domain parameters themselves are an AlgorithmIdentifier: `standardizedDomainParameters` with the
+ * ID as INTEGER (BSI TR-03110-3 §A.2.1.1), or `id-ecPublicKey` with explicit ECParameters
+ * (RFC 3279 §2.3.5, field elements as fixed-length octet strings per BSI TR-03111 §3.1.3).
+ *
+ * Decoding is lenient where real chips are (any SET order) and strict where it matters: a PACE
+ * entry whose re-encoding is not byte-identical (non-minimal integers, BER lengths) is refused, so
+ * nothing is silently re-interpreted. Encoding is DER (X.690 §11.6: SET OF elements sorted by
+ * their encodings) unless `{ sort: false }` keeps the caller's order.
+ *
+ * @example
+ * const cardAccess = encodeSecurityInfos([
+ *   { type: 'PACEInfo', protocol: PACE_OID.ECDH_GM_AES_128, version: 2, parameterId: 13 },
+ * ]); // 31 14 30 12 06 0A 04007F00070202040202 02 01 02 02 01 0D
+ */
+import * as asn1js from 'asn1js';
+import { ByteInputError, bytesToHex, equalBytes, hexToBytes } from '../bytes/index.js';
+import { bytesToBigint, type CurveParameters } from './curves.js';
+
+/** A malformed SecurityInfos structure or entry (the message names the entry and the field). */
+export class SecurityInfoError extends Error {
+  override readonly name = 'SecurityInfoError';
+}
+
+const BSI = '0.4.0.127.0.7';
+const ID_PACE = `${BSI}.2.2.4`;
+
+/**
+ * PACE object identifiers (BSI TR-03110-3 §A.1.1.1, ICAO 9303-11 §9.2.1), dotted. The family OIDs
+ * (`DH_GM`, `ECDH_GM`, …) name domain parameters in PACEDomainParameterInfo; the others name a
+ * protocol in PACEInfo and MSE:Set AT.
+ */
+export const PACE_OID = Object.freeze({
+  PACE: ID_PACE,
+  DH_GM: `${ID_PACE}.1`,
+  DH_GM_3DES: `${ID_PACE}.1.1`,
+  DH_GM_AES_128: `${ID_PACE}.1.2`,
+  DH_GM_AES_192: `${ID_PACE}.1.3`,
+  DH_GM_AES_256: `${ID_PACE}.1.4`,
+  ECDH_GM: `${ID_PACE}.2`,
+  ECDH_GM_3DES: `${ID_PACE}.2.1`,
+  ECDH_GM_AES_128: `${ID_PACE}.2.2`,
+  ECDH_GM_AES_192: `${ID_PACE}.2.3`,
+  ECDH_GM_AES_256: `${ID_PACE}.2.4`,
+  DH_IM: `${ID_PACE}.3`,
+  DH_IM_3DES: `${ID_PACE}.3.1`,
+  DH_IM_AES_128: `${ID_PACE}.3.2`,
+  DH_IM_AES_192: `${ID_PACE}.3.3`,
+  DH_IM_AES_256: `${ID_PACE}.3.4`,
+  ECDH_IM: `${ID_PACE}.4`,
+  ECDH_IM_3DES: `${ID_PACE}.4.1`,
+  ECDH_IM_AES_128: `${ID_PACE}.4.2`,
+  ECDH_IM_AES_192: `${ID_PACE}.4.3`,
+  ECDH_IM_AES_256: `${ID_PACE}.4.4`,
+  ECDH_CAM: `${ID_PACE}.6`,
+  ECDH_CAM_AES_128: `${ID_PACE}.6.2`,
+  ECDH_CAM_AES_192: `${ID_PACE}.6.3`,
+  ECDH_CAM_AES_256: `${ID_PACE}.6.4`,
+} as const);
+
+/** `standardizedDomainParameters` (BSI TR-03110-3 §A.2.1.1): parameters = INTEGER (the ID). */
+export const STANDARDIZED_DOMAIN_PARAMETERS_OID = `${BSI}.1.2`;
+/** id-ecPublicKey (RFC 3279 §2.3.5, ANSI X9.62): parameters = ECParameters. */
+export const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
+/** prime-field (ANSI X9.62): FieldID parameters = INTEGER p. */
+const PRIME_FIELD_OID = '1.2.840.10045.1.1';
+
+export interface PaceInfo {
+  readonly type: 'PACEInfo';
+  /** A PACE protocol OID, e.g. {@link PACE_OID}.ECDH_GM_AES_128. */
+  readonly protocol: string;
+  /** 2 for ICAO 9303 / TR-03110 v2 (1 is obsolete). */
+  readonly version: number;
+  /** Standardized (0–31) or proprietary (32–127) domain parameter ID. */
+  readonly parameterId?: number;
+}
+
+/** The `domainParameter` AlgorithmIdentifier of a PACEDomainParameterInfo. */
+export type DomainParameter =
+  | { readonly kind: 'standardized'; readonly id: number }
+  | { readonly kind: 'ec'; readonly curve: CurveParameters; readonly fieldLength: number }
+  | { readonly kind: 'other'; readonly algorithm: string; readonly parameters?: Uint8Array };
+
+export interface PaceDomainParameterInfo {
+  readonly type: 'PACEDomainParameterInfo';
+  /** A family OID: {@link PACE_OID}.ECDH_GM, DH_GM, ECDH_IM, DH_IM or ECDH_CAM. */
+  readonly protocol: string;
+  readonly domainParameter: DomainParameter;
+  readonly parameterId?: number;
+}
+
+/** Any other SecurityInfo (CA, TA, …): its protocol OID and the whole DER element, as received. */
+export interface OtherSecurityInfo {
+  readonly type: 'other';
+  readonly protocol: string;
+  readonly der: Uint8Array;
+}
+
+export type SecurityInfo = PaceInfo | PaceDomainParameterInfo | OtherSecurityInfo;
+
+// --- OIDs -----------------------------------------------------------------------------------------
+
+/**
+ * Content octets of an OBJECT IDENTIFIER (X.690 §8.19), as MSE:Set AT DO 80 and the 7F49 public
+ * key data object's DO 06 carry them.
+ *
+ * @example bytesToHex(oidToBytes('0.4.0.127.0.7.2.2.4.2.2')) // '04007F00070202040202'
+ */
+export function oidToBytes(oid: string): Uint8Array {
+  if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(oid)) throw new ByteInputError(`oid: "${oid}" is not a dotted object identifier`);
+  const o = new asn1js.ObjectIdentifier({ value: oid });
+  return new Uint8Array(o.valueBlock.toBER());
+}
+
+/**
+ * Dotted form of OBJECT IDENTIFIER content octets; throws for a non-minimal or truncated
+ * sub-identifier (X.690 §8.19.2: "the leading octet … shall not have the value 0x80").
+ *
+ * @example oidFromBytes(hexToBytes('04007F00070202040202')) // '0.4.0.127.0.7.2.2.4.2.2'
+ */
+export function oidFromBytes(content: Uint8Array): string {
+  if (content.length === 0 || content.length > 127) throw new SecurityInfoError('object identifier: expected 1..127 content bytes');
+  const der = new Uint8Array(2 + content.length);
+  der[0] = 0x06;
+  der[1] = content.length;
+  der.set(content, 2);
+  const r = asn1js.fromBER(der);
+  if (r.offset !== der.length || !(r.result instanceof asn1js.ObjectIdentifier)) {
+    throw new SecurityInfoError(`object identifier ${bytesToHex(content)}: malformed`);
+  }
+  const s = r.result.valueBlock.toString();
+  if (!equalBytes(oidToBytes(s), content)) throw new SecurityInfoError(`object identifier ${bytesToHex(content)}: not minimally encoded`);
+  return s;
+}
+
+// --- encoding ------------------------------------------------------------------------------------
+
+function int(n: number, title: string): asn1js.Integer {
+  if (!Number.isSafeInteger(n) || n < 0) throw new ByteInputError(`${title}: expected a non-negative integer, got ${n}`);
+  return new asn1js.Integer({ value: n });
+}
+
+function bigInt(v: bigint): asn1js.Integer {
+  let hex = v.toString(16);
+  if (hex.length % 2) hex = '0' + hex;
+  if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = '00' + hex;
+  return new asn1js.Integer({ valueHex: hexToBytes(hex) });
+}
+
+function fieldElement(v: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = v;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+function ecParameters(curve: CurveParameters, fieldLength: number): asn1js.Sequence {
+  const base = new Uint8Array(1 + 2 * fieldLength);
+  base[0] = 0x04;
+  base.set(fieldElement(curve.Gx, fieldLength), 1);
+  base.set(fieldElement(curve.Gy, fieldLength), 1 + fieldLength);
+  return new asn1js.Sequence({
+    value: [
+      new asn1js.Integer({ value: 1 }),
+      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: PRIME_FIELD_OID }), bigInt(curve.p)] }),
+      new asn1js.Sequence({
+        value: [
+          new asn1js.OctetString({ valueHex: fieldElement(curve.a, fieldLength) }),
+          new asn1js.OctetString({ valueHex: fieldElement(curve.b, fieldLength) }),
+        ],
+      }),
+      new asn1js.OctetString({ valueHex: base }),
+      bigInt(curve.n),
+      bigInt(curve.h),
+    ],
+  });
+}
+
+function algorithmIdentifier(d: DomainParameter): asn1js.Sequence {
+  switch (d.kind) {
+    case 'standardized':
+      return new asn1js.Sequence({
+        value: [new asn1js.ObjectIdentifier({ value: STANDARDIZED_DOMAIN_PARAMETERS_OID }), int(d.id, 'domainParameter.id')],
+      });
+    case 'ec':
+      return new asn1js.Sequence({
+        value: [new asn1js.ObjectIdentifier({ value: EC_PUBLIC_KEY_OID }), ecParameters(d.curve, d.fieldLength)],
+      });
+    case 'other': {
+      const value: asn1js.AsnType[] = [new asn1js.ObjectIdentifier({ value: d.algorithm })];
+      if (d.parameters !== undefined) value.push(parseOne(d.parameters, 'domainParameter.parameters'));
+      return new asn1js.Sequence({ value });
+    }
+  }
+}
+
+/**
+ * DER of one SecurityInfo; an `other` entry is returned as it was received.
+ *
+ * @example encodeSecurityInfo({ type: 'PACEInfo', protocol: PACE_OID.ECDH_GM_AES_128, version: 2, parameterId: 13 })
+ * // 30 12 06 0A 04007F00070202040202 02 01 02 02 01 0D
+ */
+export function encodeSecurityInfo(info: SecurityInfo): Uint8Array {
+  switch (info.type) {
+    case 'PACEInfo': {
+      const value: asn1js.AsnType[] = [
+        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'PACEInfo.protocol') }),
+        int(info.version, 'PACEInfo.version'),
+      ];
+      if (info.parameterId !== undefined) value.push(int(info.parameterId, 'PACEInfo.parameterId'));
+      return new Uint8Array(new asn1js.Sequence({ value }).toBER());
+    }
+    case 'PACEDomainParameterInfo': {
+      const value: asn1js.AsnType[] = [
+        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'PACEDomainParameterInfo.protocol') }),
+        algorithmIdentifier(info.domainParameter),
+      ];
+      if (info.parameterId !== undefined) value.push(int(info.parameterId, 'PACEDomainParameterInfo.parameterId'));
+      return new Uint8Array(new asn1js.Sequence({ value }).toBER());
+    }
+    case 'other':
+      return info.der.slice();
+  }
+}
+
+/**
+ * DER of SecurityInfos (the content of EF.CardAccess). Elements are sorted as X.690 §11.6 asks
+ * for a SET OF, unless `sort: false`.
+ *
+ * @example encodeSecurityInfos([{ type: 'PACEInfo', protocol: PACE_OID.ECDH_GM_AES_128, version: 2, parameterId: 13 }])
+ */
+export function encodeSecurityInfos(infos: readonly SecurityInfo[], opts: { sort?: boolean } = {}): Uint8Array {
+  const parts = infos.map(encodeSecurityInfo);
+  if (opts.sort !== false) parts.sort(compareBytes);
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const body = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    body.set(p, o);
+    o += p.length;
+  }
+  return concatHeader(0x31, body);
+}
+
+function concatHeader(tag: number, body: Uint8Array): Uint8Array {
+  const n = body.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(1 + len.length + n);
+  out[0] = tag;
+  out.set(len, 1);
+  out.set(body, 1 + len.length);
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function checkOid(oid: string, title: string): string {
+  if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(oid)) throw new ByteInputError(`${title}: "${oid}" is not a dotted object identifier`);
+  return oid;
+}
+
+// --- decoding ------------------------------------------------------------------------------------
+
+function parseOne(bytes: Uint8Array, title: string, allowTrailing = false): asn1js.AsnType {
+  const r = asn1js.fromBER(bytes);
+  if (r.offset === -1 || r.result.error) throw new SecurityInfoError(`${title}: malformed DER (${r.result.error || 'bad length'})`);
+  if (r.offset !== bytes.length && !allowTrailing) throw new SecurityInfoError(`${title}: ${bytes.length - r.offset} trailing byte(s)`);
+  return r.result;
+}
+
+function view(block: asn1js.AsnType): Uint8Array {
+  return new Uint8Array(block.valueBeforeDecodeView);
+}
+
+function smallInt(b: asn1js.AsnType | undefined, title: string): number {
+  if (!(b instanceof asn1js.Integer)) throw new SecurityInfoError(`${title}: expected INTEGER`);
+  const v = b.valueBlock.valueHexView;
+  if (v.length > 4 || (v[0]! & 0x80) !== 0) throw new SecurityInfoError(`${title}: expected a small non-negative INTEGER`);
+  return b.valueBlock.valueDec;
+}
+
+function unsignedBig(b: asn1js.AsnType | undefined, title: string): bigint {
+  if (!(b instanceof asn1js.Integer)) throw new SecurityInfoError(`${title}: expected INTEGER`);
+  const v = b.valueBlock.valueHexView;
+  if (v.length === 0 || (v[0]! & 0x80) !== 0) throw new SecurityInfoError(`${title}: expected a positive INTEGER`);
+  return bytesToBigint(v);
+}
+
+function octets(b: asn1js.AsnType | undefined, title: string): Uint8Array {
+  if (!(b instanceof asn1js.OctetString) || b.idBlock.isConstructed) throw new SecurityInfoError(`${title}: expected OCTET STRING`);
+  return new Uint8Array(b.valueBlock.valueHexView);
+}
+
+function oidOf(b: asn1js.AsnType | undefined, title: string): string {
+  if (!(b instanceof asn1js.ObjectIdentifier)) throw new SecurityInfoError(`${title}: expected OBJECT IDENTIFIER`);
+  return b.valueBlock.toString();
+}
+
+function children(b: asn1js.AsnType | undefined, title: string): asn1js.AsnType[] {
+  if (!(b instanceof asn1js.Sequence)) throw new SecurityInfoError(`${title}: expected SEQUENCE`);
+  return b.valueBlock.value;
+}
+
+function decodeEcParameters(b: asn1js.AsnType | undefined): { curve: CurveParameters; fieldLength: number } {
+  const t = 'PACEDomainParameterInfo.domainParameter ECParameters';
+  const [version, fieldId, curve, base, order, cofactor, ...rest] = children(b, t);
+  if (rest.length > 0) throw new SecurityInfoError(`${t}: unexpected elements after cofactor`);
+  if (smallInt(version, `${t}.version`) !== 1) throw new SecurityInfoError(`${t}.version: expected 1`);
+  const [fieldType, prime] = children(fieldId, `${t}.fieldID`);
+  if (oidOf(fieldType, `${t}.fieldID.fieldType`) !== PRIME_FIELD_OID) {
+    throw new SecurityInfoError(`${t}.fieldID: only prime fields (${PRIME_FIELD_OID}) are supported`);
+  }
+  const p = unsignedBig(prime, `${t}.fieldID.prime`);
+  const fieldLength = Math.ceil(p.toString(2).length / 8);
+  const [a, bb] = children(curve, `${t}.curve`);
+  const aBytes = octets(a, `${t}.curve.a`);
+  const bBytes = octets(bb, `${t}.curve.b`);
+  const g = octets(base, `${t}.base`);
+  if (g.length !== 1 + 2 * fieldLength || g[0] !== 0x04) throw new SecurityInfoError(`${t}.base: expected an uncompressed point`);
+  return {
+    fieldLength,
+    curve: {
+      p,
+      a: bytesToBigint(aBytes),
+      b: bytesToBigint(bBytes),
+      Gx: bytesToBigint(g.subarray(1, 1 + fieldLength)),
+      Gy: bytesToBigint(g.subarray(1 + fieldLength)),
+      n: unsignedBig(order, `${t}.order`),
+      h: cofactor === undefined ? 1n : unsignedBig(cofactor, `${t}.cofactor`),
+    },
+  };
+}
+
+function decodeDomainParameter(b: asn1js.AsnType | undefined): DomainParameter {
+  const t = 'PACEDomainParameterInfo.domainParameter';
+  const [alg, params, ...rest] = children(b, t);
+  if (rest.length > 0) throw new SecurityInfoError(`${t}: unexpected elements`);
+  const algorithm = oidOf(alg, `${t}.algorithm`);
+  if (algorithm === STANDARDIZED_DOMAIN_PARAMETERS_OID) return { kind: 'standardized', id: smallInt(params, `${t}.parameters`) };
+  if (algorithm === EC_PUBLIC_KEY_OID) return { kind: 'ec', ...decodeEcParameters(params) };
+  return params === undefined ? { kind: 'other', algorithm } : { kind: 'other', algorithm, parameters: view(params) };
+}
+
+function isPaceProtocol(oid: string): boolean {
+  return oid.startsWith(`${ID_PACE}.`);
+}
+
+/**
+ * Decodes one SecurityInfo element (DER of a SEQUENCE).
+ *
+ * @example decodeSecurityInfo(hexToBytes('3012060A04007F00070202040202020102020110')).type // 'PACEInfo'
+ */
+export function decodeSecurityInfo(der: Uint8Array): SecurityInfo {
+  return fromBlock(parseOne(der, 'SecurityInfo'), der);
+}
+
+function fromBlock(block: asn1js.AsnType, der: Uint8Array): SecurityInfo {
+  const [first, second, third, ...rest] = children(block, 'SecurityInfo');
+  const protocol = oidOf(first, 'SecurityInfo.protocol');
+  if (!isPaceProtocol(protocol)) return { type: 'other', protocol, der: der.slice() };
+  const family = protocol.split('.').length === ID_PACE.split('.').length + 1;
+  let info: SecurityInfo;
+  if (rest.length > 0) throw new SecurityInfoError(`SecurityInfo ${protocol}: more elements than PACEInfo or PACEDomainParameterInfo have`);
+  if (family) {
+    const parameterId = third === undefined ? undefined : smallInt(third, 'PACEDomainParameterInfo.parameterId');
+    info = {
+      type: 'PACEDomainParameterInfo',
+      protocol,
+      domainParameter: decodeDomainParameter(second),
+      ...(parameterId === undefined ? {} : { parameterId }),
+    };
+  } else {
+    const version = smallInt(second, 'PACEInfo.version');
+    const parameterId = third === undefined ? undefined : smallInt(third, 'PACEInfo.parameterId');
+    info = { type: 'PACEInfo', protocol, version, ...(parameterId === undefined ? {} : { parameterId }) };
+  }
+  if (!equalBytes(encodeSecurityInfo(info), der)) {
+    throw new SecurityInfoError(`${info.type} ${protocol}: not DER (the element does not re-encode byte for byte)`);
+  }
+  return info;
+}
+
+/**
+ * Decodes SecurityInfos (EF.CardAccess, or the SecurityInfos inside EF.CardSecurity / DG14).
+ * Elements keep the order they had. Throws {@link SecurityInfoError}. `trailing: 'ignore'` accepts
+ * bytes after the SET — what a READ BINARY to the end of a larger EF.CardAccess returns.
+ *
+ * @example decodeSecurityInfos(cardAccess).filter((i) => i.type === 'PACEInfo')
+ */
+export function decodeSecurityInfos(der: Uint8Array, opts: { trailing?: 'error' | 'ignore' } = {}): SecurityInfo[] {
+  const set = parseOne(der, 'SecurityInfos', opts.trailing === 'ignore');
+  if (!(set instanceof asn1js.Set)) throw new SecurityInfoError('SecurityInfos: expected a SET');
+  return set.valueBlock.value.map((b) => fromBlock(b, view(b)));
+}
+
+/**
+ * The PACEInfos of a decoded SecurityInfos.
+ *
+ * @example paceInfos(decodeSecurityInfos(cardAccess)).map((i) => i.parameterId) // [13]
+ */
+export function paceInfos(infos: readonly SecurityInfo[]): PaceInfo[] {
+  return infos.filter((i): i is PaceInfo => i.type === 'PACEInfo');
+}
