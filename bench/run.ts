@@ -8,6 +8,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cardOsFigures } from './card-os.js';
 import { vsmartcardFigures } from './vsmartcard.js';
+import { smFigures } from './sm.js';
+import { paceFigures } from './pace.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -24,6 +26,8 @@ const opts = smoke ? { ms: 50, rounds: 2, smoke } : { ms: 1000, rounds: 7, smoke
 const figures: Figure[] = [
   ...cardOsFigures(opts),
   ...(await vsmartcardFigures(opts)),
+  ...(await smFigures(opts)),
+  ...(await paceFigures(opts)),
 ];
 
 const date = new Date().toISOString();

@@ -17,6 +17,8 @@ import type { AppletRecord } from './state.js';
 export interface SecureMessagingSession {
   unwrapCommand(cmd: CommandApdu): CommandApdu;
   wrapResponse(data: Uint8Array, sw: number): Uint8Array;
+  /** Called when the session ends for any reason: wipe keys and counters. */
+  end?(): void;
 }
 
 export interface SelectedApplet {
@@ -64,6 +66,7 @@ export class Channel {
     this.keys.clear();
     this.persoAuthenticated = false;
     this.challenge = null;
+    this.sm?.end?.();
     this.sm = null;
   }
 }

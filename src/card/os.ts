@@ -11,7 +11,7 @@
  * saveCardImage(card, 'card.json');
  */
 import { SW, StatusWordError, isSuccessSw } from '../apdu/status.js';
-import { parseCommandApdu, type CommandApdu } from '../apdu/command.js';
+import { decodeCla, parseCommandApdu, type CommandApdu } from '../apdu/command.js';
 import { encodeResponseApdu, swBytes } from '../apdu/response.js';
 import { INS } from '../apdu/ins.js';
 import { concatBytes, hexToBytes } from '../bytes/index.js';
@@ -306,7 +306,20 @@ export class Card implements CardInternals {
     // Pending GET RESPONSE data survives only until the next command, whatever that command is.
     const pending = this.pending;
     this.pending = null;
-    const cmd = parseCommandApdu(bytes);
+    let cmd: CommandApdu;
+    try {
+      cmd = parseCommandApdu(bytes);
+    } catch (e) {
+      // A malformed APDU marked as SM on a channel with a session is an SM failure (its Lc is
+      // covered by the MAC): the session ends and the answer is 6988 (ICAO 9303-11 §9.8.6).
+      const cla = bytes.length > 0 ? decodeCla(bytes[0]!) : undefined;
+      const ch = cla !== undefined && cla.sm !== 'none' ? this.channels[cla.channel] : undefined;
+      if (ch?.sm) {
+        ch.clearSecurity();
+        throw new StatusWordError(SW.SM_DO_INCORRECT, 'malformed SM command');
+      }
+      throw e;
+    }
     const chNo = cmd.cla.channel;
     const channel = chNo < this.state.maxChannels ? this.channels[chNo] : undefined;
     if (channel === undefined) {

@@ -77,10 +77,11 @@ export function ablocks(data: unknown, blockSize: number, title = 'data'): Uint8
 function openssl(algorithm: CipherAlgorithm, key: Uint8Array, mode: 'cbc' | 'ecb'): { name: string; key: Uint8Array } {
   if (algorithm === '3des') {
     // SP 800-67 §3.1 keying option 2: K3 = K1.
-    const k = key.length === 16 ? concatBytes(key, key.subarray(0, 8)) : key.slice();
+    // new Uint8Array(...) copies: Buffer.prototype.slice is a view, and the copy is zeroized later.
+    const k = key.length === 16 ? concatBytes(key, key.subarray(0, 8)) : new Uint8Array(key);
     return { name: mode === 'cbc' ? 'des-ede3-cbc' : 'des-ede3-ecb', key: k };
   }
-  return { name: `aes-${key.length * 8}-${mode}`, key: key.slice() };
+  return { name: `aes-${key.length * 8}-${mode}`, key: new Uint8Array(key) };
 }
 
 function run(

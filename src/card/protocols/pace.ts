@@ -227,6 +227,12 @@ export class PaceSmSession implements SecureMessagingSession {
   replaceAfterResponse(inner: CardSmSession, password: PacePasswordKind): void {
     this.#next = { inner, password };
   }
+
+  end(): void {
+    this.#inner.end();
+    this.#next?.inner.end();
+    this.#next = null;
+  }
 }
 
 /**

@@ -54,4 +54,9 @@ export class CardSmSession implements SecureMessagingSession {
   wrapResponse(data: Uint8Array, sw: number): Uint8Array {
     return this.#codec.protectResponse(data, sw, this.#oddIns);
   }
+
+  /** The OS ended the session (plain command, reset, channel closed): wipe SSC and keys. */
+  end(): void {
+    this.#codec.destroy();
+  }
 }
