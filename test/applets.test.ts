@@ -149,3 +149,40 @@ describe('applets', () => {
     expect(log).toEqual(['select@1', 'deselect@1']);
   });
 });
+
+describe('card-level applet (installed in the MF)', () => {
+  const cardLevel: AppletFactory = {
+    type: 'card-level',
+    create: () => ({
+      install: (ctx) => attach(ctx.nv, ctx.df, newTransparentEf(0x011c, 2, { data: hexToBytes('C0DE') })),
+      commands: defineInsTable(
+        [0x10, { name: 'WHO', run: () => hexToBytes('4D46') }],
+        [0x01, { name: 'SHADOWED', run: () => hexToBytes('FF') }],
+      ),
+    }),
+  };
+
+  it('answers in the MF and below, behind a nearer applet that defines the same INS', () => {
+    const card = createCard({ applets: [cardLevel, counterFactory()] });
+    card.install(new Uint8Array(0), 'card-level');
+    card.install(hexToBytes(AID), 'counter');
+    card.powerOn();
+    expect(tx(card, '8010000000').data).toBe('4D46');
+    // Its install created EF 011C in the MF.
+    expect(tx(card, '00A4020C02011C').swHex).toBe('9000');
+    expect(tx(card, '00B0000002').data).toBe('C0DE');
+    tx(card, `00A4040C07${AID}`);
+    // The counter applet's own INS 01 wins; INS 10 still reaches the card-level applet.
+    expect(tx(card, '8001000001AA00').data).toBe('AA');
+    expect(tx(card, '8010000000').data).toBe('4D46');
+  });
+
+  it('survives the image and is unique', () => {
+    const card = createCard({ applets: [cardLevel] });
+    card.install(new Uint8Array(0), 'card-level');
+    expect(() => card.install(new Uint8Array(0), 'card-level')).toThrow(/already installed/);
+    const again = loadCard(serializeCard(card), { applets: [cardLevel] });
+    again.powerOn();
+    expect(tx(again, '8010000000').data).toBe('4D46');
+  });
+});

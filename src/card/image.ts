@@ -353,6 +353,13 @@ function readAtr(r: Reader, v: Json | undefined): Uint8Array {
   return atr;
 }
 
+/** An applet AID: 5..16 bytes, or empty for the card-level applet in the MF. */
+function readAid(r: Reader, v: Json | undefined, field: string): Uint8Array {
+  const b = r.bytes(v, field, 0, 16);
+  if (b.length > 0 && b.length < 5) r.fail(field, `expected 5..16 bytes (or "" for the card-level applet), got ${b.length}`);
+  return b;
+}
+
 /** Builds card state from an image document; throws {@link CardImageError} naming the field. */
 export function cardStateFromJson(doc: unknown, source?: string): CardState {
   const r = new Reader(source);
@@ -381,7 +388,7 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
     r.keys(ao, f, ['aid', 'type', 'params', 'lifeCycle', 'store']);
     const store = r.obj(ao.store, `${f}.store`);
     return {
-      aid: r.bytes(ao.aid, `${f}.aid`, 5, 16),
+      aid: readAid(r, ao.aid, `${f}.aid`),
       type: r.str(ao.type, `${f}.type`),
       params: r.bytes(ao.params, `${f}.params`),
       lifeCycle: r.oneOf(ao.lifeCycle, `${f}.lifeCycle`, ['selectable', 'locked'] as const),

@@ -142,6 +142,9 @@ export class Card implements CardInternals {
 
   private openChannelAt(n: number): Channel {
     const ch = new Channel(n, this.state.mf);
+    // A channel starts in the MF, inside the card-level applet if there is one (no select hook:
+    // nothing was selected).
+    ch.applet = this.appletAt(this.state.mf);
     this.channels[n] = ch;
     const ctx = new CommandContext(this, ch);
     this.contexts[n] = ctx;
@@ -204,18 +207,32 @@ export class Card implements CardInternals {
   /**
    * Installs an applet of a registered type under `aid`: creates its DF under the MF (FID given or
    * the next free one from 0x7F00) and runs its `install`. Commits on success.
+   *
+   * An empty `aid` installs the card-level applet, which lives in the MF itself (at most one):
+   * its commands answer wherever no nearer applet defines the same INS — the place for protocols
+   * that run before any application is selected, like PACE with EF.CardAccess in the MF
+   * (ICAO 9303-11 §4.4) — and its `install` may create files in the MF.
    */
   install(aid: Uint8Array, type: string, params: Uint8Array = EMPTY, fid?: number): void {
     const factory = this.factories.get(type);
     if (!factory) throw new Error(`applet type "${type}" is not registered with this card`);
-    if (aid.length < 5 || aid.length > 16) throw new Error(`aid: expected 5..16 bytes, got ${aid.length}`);
+    const cardLevel = aid.length === 0;
+    if (!cardLevel && (aid.length < 5 || aid.length > 16)) {
+      throw new Error(`aid: expected 5..16 bytes (or none for the card-level applet), got ${aid.length}`);
+    }
+    if (cardLevel && this.state.applets.some((r) => r.aid.length === 0)) {
+      throw new Error('a card-level applet is already installed');
+    }
     const mf = this.state.mf;
-    let f = fid ?? 0x7f00;
-    if (fid === undefined) while (mf.children.some((c) => c.fid === f)) f++;
-    const df = newDf(f, aid.slice(), { delete: NEVER, terminate: NEVER, create: NEVER, activate: NEVER, deactivate: NEVER });
     const record: AppletRecord = { aid: aid.slice(), type, params: params.slice(), lifeCycle: 'selectable', store: [] };
     try {
-      attach(this.nv, mf, df);
+      let df = mf;
+      if (!cardLevel) {
+        let f = fid ?? 0x7f00;
+        if (fid === undefined) while (mf.children.some((c) => c.fid === f)) f++;
+        df = newDf(f, aid.slice(), { delete: NEVER, terminate: NEVER, create: NEVER, activate: NEVER, deactivate: NEVER });
+        attach(this.nv, mf, df);
+      }
       this.nv.splice(this.state.applets, this.state.applets.length, 0, record);
       const applet = factory.create(record.params);
       applet.install?.({ df, nv: this.nv, rng: this.rng, record });
@@ -225,13 +242,15 @@ export class Card implements CardInternals {
       throw e;
     }
     this.rebuildApplets();
+    // Channels standing in the MF see the new card-level applet at once.
+    if (cardLevel) for (const ch of this.channels) if (ch && ch.applet === null) ch.applet = this.appletAt(ch.df);
   }
 
   /** Rebuilds the DF → applet map (after install, load or a DELETE FILE). */
   rebuildApplets(): void {
     this.appletByDf.clear();
     for (const record of this.state.applets) {
-      const df = dfByExactName(this.state.mf, record.aid);
+      const df = record.aid.length === 0 ? this.state.mf : dfByExactName(this.state.mf, record.aid);
       if (!df || record.lifeCycle !== 'selectable') continue;
       const factory = this.factories.get(record.type);
       if (!factory) {
@@ -247,6 +266,7 @@ export class Card implements CardInternals {
   forgetAppletsUnder(df: DedicatedFile): void {
     for (let i = this.state.applets.length - 1; i >= 0; i--) {
       const r = this.state.applets[i]!;
+      if (r.aid.length === 0) continue;
       const adf = dfByExactName(this.state.mf, r.aid);
       if (adf === undefined || isWithin(adf, df)) this.nv.splice(this.state.applets, i, 1);
     }
@@ -440,6 +460,11 @@ export class Card implements CardInternals {
     const own: InsTable | undefined = channel.applet?.applet.commands;
     const mine = own?.[cmd.ins];
     if (mine !== undefined) return mine;
+    const cardLevel = this.appletByDf.get(this.state.mf);
+    if (cardLevel !== undefined && cardLevel !== channel.applet) {
+      const h = cardLevel.applet.commands?.[cmd.ins];
+      if (h !== undefined) return h;
+    }
     return cmd.cla.kind === 'proprietary' ? undefined : OS_COMMANDS[cmd.ins];
   }
 
