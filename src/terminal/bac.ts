@@ -12,8 +12,8 @@
  * const sm = await performBac(t, { documentNumber: 'L898902C', dateOfBirth: '690806', dateOfExpiry: '940623' });
  * await sm.transmit(hexToBytes('00A4020C02011E')); // SELECT EF.COM, protected
  */
-import { randomBytes } from 'node:crypto';
-import { ByteInputError, zeroize } from '../bytes/index.js';
+import { randomSource } from './random.js';
+import { ByteInputError, u16Hex, zeroize } from '../bytes/index.js';
 import { parseResponseApdu } from '../apdu/response.js';
 import { bacKeys, bacSessionKeys, bacTerminalRequest, bacTerminalVerify, type MrzInfo } from '../crypto/bac.js';
 import { SecureMessagingTransport } from '../transport/secure-messaging.js';
@@ -53,26 +53,6 @@ export interface BacOptions {
   readonly random?: Uint8Array | ((n: number) => Uint8Array);
 }
 
-function randomSource(r: BacOptions['random']): (n: number) => Uint8Array {
-  if (typeof r === 'function') return r;
-  if (r === undefined) return (n) => new Uint8Array(randomBytes(n));
-  if (!(r instanceof Uint8Array)) throw new ByteInputError('opts.random: expected Uint8Array or (n) => Uint8Array');
-  let pos = 0;
-  const fed = new Uint8Array(r);
-  return (n) => {
-    const out = new Uint8Array(n);
-    const take = Math.min(n, fed.length - pos);
-    out.set(fed.subarray(pos, pos + take));
-    pos += take;
-    if (take < n) out.set(randomBytes(n - take), take);
-    return out;
-  };
-}
-
-function swHex(sw: number): string {
-  return sw.toString(16).toUpperCase().padStart(4, '0');
-}
-
 /**
  * Runs BAC over `transport` and returns a secure-messaging transport on top of it.
  * `mrz` is the three MRZ fields or the MRZ information string with check digits.
@@ -88,7 +68,7 @@ export async function performBac(transport: Transport, mrz: MrzInfo | string, op
   try {
     const ch = parseResponseApdu(await transport.transmit(new Uint8Array([0x00, 0x84, 0x00, 0x00, 0x08])));
     if (ch.sw !== 0x9000 || ch.data.length !== 8) {
-      throw new BacError('challenge', `GET CHALLENGE answered ${swHex(ch.sw)} with ${ch.data.length} bytes (expected 8 bytes and 9000)`, ch.sw);
+      throw new BacError('challenge', `GET CHALLENGE answered ${u16Hex(ch.sw)} with ${ch.data.length} bytes (expected 8 bytes and 9000)`, ch.sw);
     }
     const rndIc = ch.data.slice();
     rndIfd = random(8);
@@ -102,7 +82,7 @@ export async function performBac(transport: Transport, mrz: MrzInfo | string, op
     const ea = parseResponseApdu(await transport.transmit(cmd));
     if (ea.sw !== 0x9000) {
       const hint = ea.sw === 0x6300 ? ': the MRZ (document number, dates of birth and expiry) does not match this chip' : '';
-      throw new BacError('rejected', `EXTERNAL AUTHENTICATE answered ${swHex(ea.sw)}${hint}`, ea.sw);
+      throw new BacError('rejected', `EXTERNAL AUTHENTICATE answered ${u16Hex(ea.sw)}${hint}`, ea.sw);
     }
     kIc = bacTerminalVerify(keys, rndIc, rndIfd, ea.data);
     if (kIc === undefined) {

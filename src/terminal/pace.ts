@@ -20,8 +20,8 @@
  * const sm = await performPace(new InProcessTransport(card), { kind: 'can', password: '123456', cardAccess });
  * await sm.transmit(hexToBytes('00A4040C07A0000002471001')); // SELECT eMRTD, protected
  */
-import { randomBytes } from 'node:crypto';
-import { ByteInputError, concatBytes, zeroize } from '../bytes/index.js';
+import { randomSource } from './random.js';
+import { ByteInputError, concatBytes, u16Hex, zeroize } from '../bytes/index.js';
 import { parseResponseApdu, type ResponseApdu } from '../apdu/response.js';
 import { encodeTlv, parseTlv, tlvConstructed, TlvError, type Tlv } from '../tlv/ber.js';
 import { EcPointError, customGroup, randomScalar, standardizedGroup, type EcGroup, type EcPoint } from '../crypto/curves.js';
@@ -103,26 +103,6 @@ interface Choice {
   readonly group: EcGroup;
   readonly parameterId: number;
   readonly sendParameterId: boolean;
-}
-
-function randomSource(r: PaceOptions['random']): (n: number) => Uint8Array {
-  if (typeof r === 'function') return r;
-  if (r === undefined) return (n) => new Uint8Array(randomBytes(n));
-  if (!(r instanceof Uint8Array)) throw new ByteInputError('opts.random: expected Uint8Array or (n) => Uint8Array');
-  let pos = 0;
-  const fed = new Uint8Array(r);
-  return (n) => {
-    const out = new Uint8Array(n);
-    const take = Math.min(n, fed.length - pos);
-    out.set(fed.subarray(pos, pos + take));
-    pos += take;
-    if (take < n) out.set(randomBytes(n - take), take);
-    return out;
-  };
-}
-
-function swHex(sw: number): string {
-  return sw.toString(16).toUpperCase().padStart(4, '0');
 }
 
 function groupOf(parameterId: number, family: string, domains: readonly PaceDomainParameterInfo[]): EcGroup | undefined {
@@ -222,7 +202,7 @@ async function step(transport: Transport, apdu: Uint8Array, name: string): Promi
   const r = parseResponseApdu(await transport.transmit(apdu));
   if (r.sw === 0x9000) return r;
   const hint = r.sw === 0x6983 ? ': the password is blocked' : r.sw === 0x6985 ? ': conditions not satisfied (a suspended PIN needs PACE with the CAN first)' : '';
-  throw new PaceError('step', `${name} answered ${swHex(r.sw)}${hint}`, r.sw, r.sw === 0x6983 ? 0 : undefined);
+  throw new PaceError('step', `${name} answered ${u16Hex(r.sw)}${hint}`, r.sw, r.sw === 0x6983 ? 0 : undefined);
 }
 
 function decodeCardPoint(group: EcGroup, bytes: Uint8Array, what: string): EcPoint {
@@ -264,7 +244,7 @@ export async function performPace(transport: Transport, opts: PaceOptions): Prom
     if ((set.sw & 0xfff0) === 0x63c0) triesLeft = set.sw & 0x0f;
     else if (set.sw !== 0x9000) {
       const hint = set.sw === 0x6a88 ? ': the chip has no such password or domain parameters' : set.sw === 0x6a80 ? ': protocol or parameters not supported' : '';
-      throw new PaceError('set-at', `MSE:Set AT answered ${swHex(set.sw)}${hint}`, set.sw);
+      throw new PaceError('set-at', `MSE:Set AT answered ${u16Hex(set.sw)}${hint}`, set.sw);
     }
 
     // 1. Encrypted nonce.
@@ -313,7 +293,7 @@ export async function performPace(transport: Transport, opts: PaceOptions): Prom
       const detail = r4.sw === 0x6300 || counter !== undefined
         ? `: ${what} does not match this chip${counter !== undefined ? ` (${counter} tr${counter === 1 ? 'y' : 'ies'} left)` : ''}`
         : '';
-      throw new PaceError(r4.sw === 0x6300 || counter !== undefined ? 'rejected' : 'step', `GENERAL AUTHENTICATE (mutual authentication) answered ${swHex(r4.sw)}${detail}`, r4.sw, counter ?? triesLeft);
+      throw new PaceError(r4.sw === 0x6300 || counter !== undefined ? 'rejected' : 'step', `GENERAL AUTHENTICATE (mutual authentication) answered ${u16Hex(r4.sw)}${detail}`, r4.sw, counter ?? triesLeft);
     }
     const tIc = responseDo(r4, 0x86, 'mutual authentication');
     if (!tokenMatches(authenticationToken(suite, keys.kMac, pkDhBytes), tIc)) {
