@@ -145,19 +145,32 @@ async function serve(dir: string, ports: readonly number[]): Promise<{ ours: Ser
   }
 }
 
-/** Alternating rounds, ours then echo; returns the figure with the echo card as peer. */
+/**
+ * Rounds of about `opts.ms` per side; within a round the two cards take turns in short blocks
+ * (ours, echo, ours, …), so load that drifts on the machine hits both alike. Returns the figure
+ * with the echo card as peer.
+ */
 async function roundTrips(name: string, apduHex: string, s: { ours: Served; echo: Served }, opts: { ms: number; rounds: number }, note: string): Promise<Figure> {
   const apdu = hexToBytes(apduHex);
-  // Warm-up (JIT, pcscd's threads, TCP windows) and a first estimate for the counts.
-  await usPerApdu(s.ours.transport, apdu, 20);
-  await usPerApdu(s.echo.transport, apdu, 20);
-  const estimate = await usPerApdu(s.ours.transport, apdu, 10);
-  const count = countFor(opts.ms, estimate);
+  // A first estimate for the counts, then a warm-up (JIT, pcscd's threads, TCP windows) that
+  // stays short when every APDU waits on Nagle.
+  const estimate = await usPerApdu(s.ours.transport, apdu, 5);
+  const warm = estimate > 1000 ? 2 : 50;
+  await usPerApdu(s.ours.transport, apdu, warm);
+  await usPerApdu(s.echo.transport, apdu, warm);
+  const blocks = 10;
+  const perBlock = Math.max(1, Math.round(countFor(opts.ms, estimate, blocks) / blocks));
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < opts.rounds; i++) {
-    a.push(await usPerApdu(s.ours.transport, apdu, count));
-    b.push(await usPerApdu(s.echo.transport, apdu, count));
+    let ours = 0;
+    let echo = 0;
+    for (let j = 0; j < blocks; j++) {
+      ours += await usPerApdu(s.ours.transport, apdu, perBlock);
+      echo += await usPerApdu(s.echo.transport, apdu, perBlock);
+    }
+    a.push(ours / blocks);
+    b.push(echo / blocks);
   }
   const f = summarize(name, 'µs/APDU', a, note);
   const peer = { name: 'echo card on the same stack (floor)', median: median(b), min: Math.min(...b), max: Math.max(...b) };

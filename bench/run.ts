@@ -10,6 +10,7 @@ import { cardOsFigures } from './card-os.js';
 import { vsmartcardFigures } from './vsmartcard.js';
 import { smFigures } from './sm.js';
 import { paceFigures } from './pace.js';
+import { pcscFigures } from './pcsc.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -28,6 +29,7 @@ const figures: Figure[] = [
   ...(await vsmartcardFigures(opts)),
   ...(await smFigures(opts)),
   ...(await paceFigures(opts)),
+  ...(await pcscFigures(opts)),
 ];
 
 const date = new Date().toISOString();
@@ -35,7 +37,7 @@ const doc = { date, machine: machine(), mode: smoke ? 'smoke' : 'full', figures 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
 const rows = figures.map((f) =>
-  `| ${f.name} | ${fmt(f.median)} ${f.unit} | ${fmt(f.min)} – ${fmt(f.max)} | ${f.peer ? `${f.peer.name}: ${fmt(f.peer.median)}` : '—'} | ${f.ratio !== undefined ? `${f.ratio.toFixed(1)}×` : '—'} |`,
+  `| ${f.name} | ${fmt(f.median)} ${f.unit} | ${fmt(f.min)} – ${fmt(f.max)} | ${f.peer ? `${f.peer.name}: ${fmt(f.peer.median)}` : '—'} | ${f.ratio !== undefined ? `${f.ratio.toFixed(2)}×` : '—'} |`,
 );
 const md = [
   `# Benchmark results`,

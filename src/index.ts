@@ -24,3 +24,6 @@ export * from './terminal/pace.js';
 export * from './card/protocols/secure-messaging.js';
 export * from './card/protocols/bac.js';
 export * from './card/protocols/pace.js';
+export * from './transport/pcsc.js';
+export * from './transport/vpcd.js';
+export * from './transport/get-response.js';

@@ -9,6 +9,7 @@ import { AtrError } from '../atr/index.js';
 import { CardImageError } from '../card/image.js';
 import { AppletModuleError } from '../apps/modules.js';
 import { CardMuteError } from '../transport/types.js';
+import { PcscError } from '../transport/pcsc.js';
 import { ScriptParseError } from '../script/format.js';
 import { ScriptSetupError } from '../script/runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -43,6 +44,7 @@ export function exitCodeFor(e: unknown): ExitCode {
     return EXIT.INPUT;
   }
   if (e instanceof CardMuteError) return EXIT.CARD;
+  if (e instanceof PcscError) return EXIT.CARD;
   if (e instanceof OutputFileError) return EXIT.OUTPUT;
   return EXIT.INTERNAL;
 }

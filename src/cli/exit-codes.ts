@@ -48,7 +48,7 @@ export const EXIT_CODES: readonly ExitCodeDoc[] = Object.freeze([
     code: EXIT.CARD,
     name: 'CARD',
     meaning: 'the card did not answer (transport error)',
-    examples: 'the card lost power or was removed mid-command',
+    examples: 'the card lost power or was removed mid-command; PC/SC: no service (pcscd not running), no reader, no card, reader in use, pcsclite not installed',
   },
   {
     code: EXIT.OUTPUT,

@@ -24,7 +24,6 @@
  * }
  */
 import type { EventEmitter } from 'node:events';
-import { bytesToHex } from '../bytes/index.js';
 import { CardMuteError, type Transport } from './types.js';
 
 // --- errors ------------------------------------------------------------------------------------
@@ -70,13 +69,12 @@ export class ReaderInUseError extends PcscError {
  * stopped). A {@link CardMuteError}, so everything that handles a mute card handles this.
  */
 export class CardRemovedError extends CardMuteError {
+  override readonly name: string = 'CardRemovedError';
   constructor(
     message: string,
     readonly code?: number,
   ) {
     super(message);
-    // CardMuteError types its name as a literal; the runtime name still says what happened.
-    (this as { name: string }).name = 'CardRemovedError';
   }
 }
 
@@ -203,9 +201,17 @@ interface ReaderWatch {
   atr: Uint8Array | undefined;
   /** A first status was reported. */
   known: boolean;
-  /** The reader was unplugged (its status thread ended). */
-  gone: boolean;
 }
+
+/**
+ * pcsclite 1.0.1's reader status thread reports its exit only from inside its loop: closing a
+ * reader just after it reported a status change, before the thread is back waiting, ends the
+ * thread without that report, and the handle it leaves keeps Node's event loop alive for ever. So
+ * a context is closed only once its readers have been quiet this long (the window is a few
+ * instructions wide; this is generous).
+ */
+const QUIET_BEFORE_CLOSE_MS = 25;
+const MAX_CLOSE_WAIT_MS = 1000;
 
 /** One PC/SC context: the reader list and every reader's state, kept current by `pcsclite`. */
 class PcscContext {
@@ -213,6 +219,7 @@ class PcscContext {
   private readonly listeners = new Set<() => void>();
   private closed = false;
   private lastError: Error | undefined;
+  private lastEventAt = performance.now();
 
   private constructor(private readonly lib: NativePcsc) {}
 
@@ -243,7 +250,7 @@ class PcscContext {
     try {
       await listed;
     } catch (e) {
-      ctx.close();
+      await ctx.close();
       throw serviceError(codeOf(e), 'listing readers') ?? new PcscError(`listing readers: ${messageOf(e)}`, codeOf(e));
     }
     await ctx.until(() => [...ctx.watches.values()].every((w) => w.known), 2000);
@@ -257,7 +264,7 @@ class PcscContext {
   }
 
   private onReader(r: NativeReader): void {
-    const w: ReaderWatch = { native: r, state: 0, atr: undefined, known: false, gone: false };
+    const w: ReaderWatch = { native: r, state: 0, atr: undefined, known: false };
     this.watches.set(r.name, w);
     r.on('error', (e: Error) => this.onError(e));
     r.on('status', (s: { state: number; atr?: Buffer }) => {
@@ -266,8 +273,8 @@ class PcscContext {
       w.known = true;
       this.notify();
     });
+    // The reader was unplugged, or closed: its status thread ended.
     r.on('end', () => {
-      w.gone = true;
       this.watches.delete(r.name);
       this.notify();
     });
@@ -275,6 +282,7 @@ class PcscContext {
   }
 
   private notify(): void {
+    this.lastEventAt = performance.now();
     for (const l of [...this.listeners]) l();
   }
 
@@ -311,9 +319,17 @@ class PcscContext {
     });
   }
 
-  close(): void {
+  /** Stops watching and releases the context (see {@link QUIET_BEFORE_CLOSE_MS} for the wait). */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.listeners.clear();
+    const until = performance.now() + MAX_CLOSE_WAIT_MS;
+    for (;;) {
+      const quietFor = performance.now() - this.lastEventAt;
+      if (quietFor >= QUIET_BEFORE_CLOSE_MS || performance.now() >= until) break;
+      await new Promise((r) => setTimeout(r, QUIET_BEFORE_CLOSE_MS - quietFor));
+    }
     for (const w of this.watches.values()) {
       try {
         w.native.close();
@@ -322,7 +338,6 @@ class PcscContext {
       }
     }
     this.lib.close();
-    this.listeners.clear();
   }
 }
 
@@ -368,7 +383,7 @@ export async function listReaders(): Promise<PcscReaderInfo[]> {
   try {
     return ctx.names.map((n, i) => infoOf(i, n, ctx.watch(n)));
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
@@ -456,7 +471,7 @@ export class PcscTransport implements Transport {
       const name = pickReader(ctx.names, reader, (n) => ((ctx.watch(n)?.state ?? 0) & STATE.PRESENT) !== 0);
       return new PcscTransport(ctx, name, opts);
     } catch (e) {
-      ctx.close();
+      await ctx.close();
       throw e;
     }
   }
@@ -627,7 +642,7 @@ export class PcscTransport implements Transport {
       await this.disconnect();
     } finally {
       this.closed = true;
-      this.ctx.close();
+      await this.ctx.close();
     }
   }
 
@@ -637,9 +652,4 @@ export class PcscTransport implements Transport {
     const svc = e === undefined ? undefined : serviceError(codeOf(e), `reader "${this.readerName}"`);
     if (svc) throw svc;
   }
-}
-
-/** `3B 8A 80 01 ...` for messages. */
-export function atrText(atr: Uint8Array | undefined): string {
-  return atr === undefined ? '-' : bytesToHex(atr, ' ');
 }

@@ -16,5 +16,5 @@ export interface Transport {
 
 /** The card stopped answering (power lost, card removed). */
 export class CardMuteError extends Error {
-  override readonly name = 'CardMuteError';
+  override readonly name: string = 'CardMuteError';
 }

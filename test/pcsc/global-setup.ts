@@ -1,7 +1,7 @@
 /**
  * Global setup of the `pcsc` vitest project: makes the PC/SC stack usable for the end-to-end
- * tests (starting pcscd with the TCP_NODELAY preload when it is installed but not running, and
- * we are root), hands what it found to the tests (`inject('pcscStack')`), and stops what it
+ * tests (starting pcscd with the TCP_NODELAY preload when it is installed but not running, we
+ * are root, and CHIPWRIGHT_PCSCD_START is not 0), hands what it found to the tests (`inject('pcscStack')`), and stops what it
  * started, by PID, when the run ends.
  *
  * Without the stack: under CI the stack-dependent tests fail with the reason; elsewhere they are
@@ -29,7 +29,8 @@ function stackTestFiles(): string[] {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const { info, stop } = await ensurePcscStack({ start: true, nodelay: true });
+  // CHIPWRIGHT_PCSCD_START=0: use a running pcscd, never start one.
+  const { info, stop } = await ensurePcscStack({ start: process.env.CHIPWRIGHT_PCSCD_START !== '0', nodelay: true });
   project.provide('pcscStack', info);
   if (info.ready) {
     const how = info.started ? `started pcscd (pid ${info.pcscdPid})` : `using the running pcscd${info.pcscdPid !== undefined ? ` (pid ${info.pcscdPid})` : ''}`;

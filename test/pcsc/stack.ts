@@ -20,7 +20,15 @@ import { fileURLToPath } from 'node:url';
 /** apt packages of the stack (what `.ci/run` installs). */
 export const PCSC_APT_PACKAGES = ['pcscd', 'libpcsclite-dev', 'vsmartcard-vpcd', 'opensc', 'pcsc-tools'] as const;
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root: above test/pcsc/ (source) or dist/test/pcsc/ (compiled for bench/). */
+const REPO = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'test', 'pcsc', 'nodelay', 'build.sh'))) return dir;
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+})();
 const PCSCD_PID_FILE = '/run/pcscd/pcscd.pid';
 const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 const READER_CONF_DIR = '/etc/reader.conf.d';
@@ -258,7 +266,7 @@ export async function ensurePcscStack(opts: { start?: boolean; nodelay?: boolean
   if (pid !== undefined) {
     return notReady(`pcscd (pid ${pid}) is running but no vpcd reader listens on port ${ports[0]}: restart pcscd after installing vsmartcard-vpcd`);
   }
-  if (opts.start === false) return notReady('pcscd is not running');
+  if (opts.start === false) return notReady('pcscd is not running, and this run does not start it');
   if (process.getuid?.() !== 0) {
     return notReady(`pcscd is not running, and starting it needs root: sudo pcscd --foreground & (see test/pcsc/nodelay/ for the TCP_NODELAY preload)`);
   }

@@ -3,7 +3,7 @@
  * (vpcd slots 0 and 1), and the PC/SC transport, `readers`, `send --reader` and
  * `script run --reader` drive them through pcscd. Then the card server is killed mid-session
  * (the typed card-removed error within 1 s), restarted (reconnecting works) and the committed
- * state is found again.
+ * state is found again. Last, a T=0 card.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,5 +166,30 @@ describeWithStack('PC/SC transport: chipwright drives simulated cards through pc
       await t.close();
     }
     expect(JSON.parse(readFileSync(demo, 'utf8')).lifeCycle).toBe('operational');
+  });
+
+  it('T=0: a card whose ATR offers only T=0 is connected with T=0; asking for T=1 is refused', async () => {
+    await sim!.stop();
+    await waitForSlot(1, false);
+    const t0 = join(dir, 't0.json');
+    expect((await cli(['card', 'new', '--out', t0, '--atr', '3B021450'])).code).toBe(0);
+    sim = await startSim([t0], [pcscStack().ports[1]!]);
+    await waitForSlot(1, true);
+    for (const protocol of ['any', 'T=0'] as const) {
+      const t = await PcscTransport.open(names[1]!, { protocol });
+      try {
+        expect(bytesToHex(await t.connect())).toBe('3B021450');
+        expect(t.protocol).toBe('T=0');
+        expect(await tx(t, '00A4000C023F00')).toBe('9000');
+      } finally {
+        await t.close();
+      }
+    }
+    const t1 = await PcscTransport.open(names[1]!, { protocol: 'T=1' });
+    try {
+      await expect(t1.connect()).rejects.toThrow(`reader "${names[1]}": the card does not offer T=1`);
+    } finally {
+      await t1.close();
+    }
   });
 });

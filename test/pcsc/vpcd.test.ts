@@ -255,6 +255,12 @@ describe('vpcd card server: the protocol', () => {
     expect(server.state).toBe('closed');
   });
 
+  it('says so when pcscd accepts the connection but never polls (another card holds the slot)', async () => {
+    const { events } = await served(testCard(), { noPollMs: 50 });
+    await sleep(120);
+    expect(events).toContainEqual({ type: 'no-poll', afterMs: 50 });
+  });
+
   it('parses [HOST:]PORT', () => {
     expect(parseVpcdAddress('35963')).toEqual({ host: '127.0.0.1', port: 35963 });
     expect(parseVpcdAddress('pcsc.local:35964')).toEqual({ host: 'pcsc.local', port: 35964 });
