@@ -186,3 +186,20 @@ describe('card-level applet (installed in the MF)', () => {
     expect(tx(again, '8010000000').data).toBe('4D46');
   });
 });
+
+describe('applet hooks at reset', () => {
+  it('power-off and reset deselect the applets selected on every channel', () => {
+    const log: string[] = [];
+    const card = createCard({ applets: [counterFactory(log)] });
+    card.install(hexToBytes(AID), 'counter');
+    card.powerOn();
+    tx(card, `00A4040C07${AID}`);
+    expect(tx(card, '0070000001').data).toBe('01');
+    tx(card, `01A4040C07${AID}`);
+    card.reset();
+    expect(log).toEqual(['select@0', 'select@1', 'deselect@0', 'deselect@1']);
+    tx(card, `00A4040C07${AID}`);
+    card.powerOff();
+    expect(log.slice(4)).toEqual(['select@0', 'deselect@0']);
+  });
+});

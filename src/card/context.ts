@@ -109,6 +109,15 @@ export class CommandContext implements SecurityFacts {
     }
   }
 
+  /**
+   * True when the PIN `ref`, resolved from `df` upwards as access rules resolve it, is verified on
+   * this channel — for handlers that gate an operation on a PIN themselves.
+   */
+  pinVerifiedIn(df: DedicatedFile, ref: number): boolean {
+    const p = findPin(df, ref);
+    return p !== undefined && this.channel.pins.has(p);
+  }
+
   // --- current files ----------------------------------------------------------------------------
 
   /**

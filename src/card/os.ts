@@ -133,7 +133,20 @@ export class Card implements CardInternals {
   }
 
   private clearTransient(): void {
-    for (const ch of this.channels) ch?.clearSecurity();
+    // Applets hear about the end of their selection (power-off, reset, power loss) so they can
+    // wipe transient secrets such as session keys; a failing hook must not stop the reset.
+    for (let i = 0; i < this.channels.length; i++) {
+      const ch = this.channels[i];
+      const ctx = this.contexts[i];
+      if (ch?.applet && ctx) {
+        try {
+          ch.applet.applet.deselect?.(ctx);
+        } catch (e) {
+          this.emit({ type: 'internal-error', ins: -1, error: `deselect at reset: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      }
+      ch?.clearSecurity();
+    }
     this.channels.length = 0;
     this.contexts.length = 0;
     this.pending = null;
