@@ -24,6 +24,20 @@
  * ```
  * Access rules are stored in their FCP encoding (value of tag 'AB', see `security/access.ts`),
  * the same bytes SELECT returns, so one encoding is documented and tested.
+ *
+ * Asymmetric keys (the key store, `card/protocols/key-store.ts`) appear in two places, both only
+ * when a card has them: a DF's `asymmetricKeys` lists its key slots with their public parts, and
+ * the top-level section `privateKeys` holds the private keys, **unencrypted** (`"protection":
+ * "none"`; encrypted storage is issue 4):
+ * ```json
+ * "asymmetricKeys": [ { "ref": 1, "label": "signature key", "type": "ec", "bits": null, "curve": "P-256",
+ *                       "usage": ["sign"], "algorithms": [], "use": "PIN(81)", "generate": "NEVER",
+ *                       "pinAlways": true, "uses": 0, "publicKey": "<SubjectPublicKeyInfo>" | null } ]
+ * "privateKeys": { "protection": "none", "keys": [ { "df": "3F00/7F00", "ref": 1, "value": "<PKCS#8 (RSA) or d (EC)>" } ] }
+ * ```
+ * Loading checks that every filled slot has exactly one private key, that each private key
+ * belongs to a filled slot, and that it matches the slot's public key. Error messages name the
+ * field, never a key value.
  */
 import { renameSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
@@ -32,9 +46,17 @@ import { parseAtr } from '../atr/index.js';
 import { Card, type CardOptions } from './os.js';
 import type { AppletRecord, CardLifeCycle, CardState } from './state.js';
 import { CARD_LIFE_CYCLES } from './state.js';
-import { LCS, type DataObject, type DedicatedFile, type FileNode } from './fs/file.js';
-import { decodeAccessRules, encodeAccessRules, type AccessRules } from './security/access.js';
-import type { KeyObject, PinObject, PinPadding } from './security/objects.js';
+import { LCS, formatPath, type DataObject, type DedicatedFile, type FileNode } from './fs/file.js';
+import { decodeAccessRules, encodeAccessRules, formatCondition, parseCondition, type AccessRules, type Condition } from './security/access.js';
+import { ASYMMETRIC_KEY_USAGES, type AsymmetricKeyObject, type AsymmetricKeyUsage, type KeyObject, type PinObject, type PinPadding } from './security/objects.js';
+import {
+  AsymmetricCryptoError,
+  EC_CURVES,
+  decodeSubjectPublicKeyInfo,
+  ecPublicPoint,
+  rsaPublicKey,
+  type PublicKeyInfo,
+} from '../crypto/asymmetric.js';
 
 export const IMAGE_FORMAT = 'chipwright-card-image';
 export const IMAGE_VERSION = 1;
@@ -83,6 +105,36 @@ function keyJson(k: KeyObject): Json {
   return { ref: k.ref, label: k.label, algorithm: k.algorithm, value: hex(k.value), maxTries: k.maxTries, tries: k.tries };
 }
 
+function asymmetricKeyJson(k: AsymmetricKeyObject): Json {
+  return {
+    ref: k.ref,
+    label: k.label,
+    type: k.type,
+    bits: k.bits ?? null,
+    curve: k.curve ?? null,
+    usage: [...k.usage],
+    algorithms: [...k.algorithms],
+    use: formatCondition(k.use),
+    generate: formatCondition(k.generate),
+    pinAlways: k.pinAlways,
+    uses: k.uses,
+    publicKey: k.publicKey === undefined ? null : hex(k.publicKey),
+  };
+}
+
+/** The unencrypted private-key section (issue 4 replaces `protection: none`); absent without keys. */
+function privateKeysJson(mf: DedicatedFile): Json | undefined {
+  const keys: Json[] = [];
+  const walk = (df: DedicatedFile): void => {
+    for (const k of df.asymmetricKeys ?? []) {
+      if (k.privateKey !== undefined) keys.push({ df: formatPath(df), ref: k.ref, value: hex(k.privateKey) });
+    }
+    for (const c of df.children) if (c.kind === 'DF') walk(c);
+  };
+  walk(mf);
+  return keys.length === 0 ? undefined : { protection: 'none', keys };
+}
+
 function fileJson(f: FileNode): Json {
   const base = { fid: f.fid.toString(16).toUpperCase().padStart(4, '0'), lcs: f.lcs, rules: rulesJson(f.rules, f.kind === 'DF') };
   if (f.kind === 'DF') {
@@ -93,6 +145,7 @@ function fileJson(f: FileNode): Json {
       pins: f.pins.map(pinJson),
       keys: f.keys.map(keyJson),
       dataObjects: f.dataObjects.map((d) => ({ tag: d.tag.toString(16).toUpperCase(), value: hex(d.value) })),
+      ...(f.asymmetricKeys !== undefined ? { asymmetricKeys: f.asymmetricKeys.map(asymmetricKeyJson) } : {}),
       children: f.children.map(fileJson),
     };
   }
@@ -111,6 +164,7 @@ function fileJson(f: FileNode): Json {
 
 /** The image document of a card's non-volatile state. */
 export function cardImageJson(state: CardState): Json {
+  const privateKeys = privateKeysJson(state.mf);
   return {
     format: IMAGE_FORMAT,
     version: IMAGE_VERSION,
@@ -128,6 +182,7 @@ export function cardImageJson(state: CardState): Json {
       lifeCycle: a.lifeCycle,
       store: Object.fromEntries(a.store.map((e) => [e.key, hex(e.value)])),
     })),
+    ...(privateKeys === undefined ? {} : { privateKeys }),
   };
 }
 
@@ -167,6 +222,9 @@ const ROOT = '(image)';
 const KNOWN_LCS: readonly number[] = [LCS.CREATION, LCS.INITIALISATION, LCS.DEACTIVATED, LCS.ACTIVATED, 0x0c, 0x0d, 0x0e, 0x0f];
 
 class Reader {
+  /** JSON paths of the DFs' `asymmetricKeys`, for the cross-checks of the `privateKeys` section. */
+  readonly keyFields = new Map<DedicatedFile, string>();
+
   constructor(readonly source: string | undefined) {}
 
   fail(field: string, msg: string): never {
@@ -281,6 +339,121 @@ function readKey(r: Reader, v: Json, field: string): KeyObject {
   };
 }
 
+function readCondition(r: Reader, v: Json | undefined, field: string): Condition {
+  const text = r.str(v, field);
+  try {
+    return parseCondition(text);
+  } catch (e) {
+    return r.fail(field, e instanceof Error ? e.message : String(e));
+  }
+}
+
+function readAsymmetricKey(r: Reader, v: Json, field: string): AsymmetricKeyObject {
+  const o = r.obj(v, field);
+  r.keys(o, field, ['ref', 'label', 'type', 'bits', 'curve', 'usage', 'algorithms', 'use', 'generate', 'pinAlways', 'uses', 'publicKey']);
+  const type = r.oneOf(o.type, `${field}.type`, ['rsa', 'ec'] as const);
+  let bits: number | undefined;
+  let curve: string | undefined;
+  if (type === 'rsa') {
+    bits = r.int(o.bits, `${field}.bits`, 1024, 4096);
+    if (bits % 8 !== 0) r.fail(`${field}.bits`, 'expected whole bytes (a multiple of 8)');
+    if (o.curve !== null) r.fail(`${field}.curve`, 'an RSA key has no curve (null)');
+  } else {
+    curve = r.oneOf(o.curve, `${field}.curve`, EC_CURVES);
+    if (o.bits !== null) r.fail(`${field}.bits`, 'an EC key has no bits (null)');
+  }
+  const usage = r.arr(o.usage, `${field}.usage`).map((u, i) => r.oneOf<AsymmetricKeyUsage>(u, `${field}.usage[${i}]`, ASYMMETRIC_KEY_USAGES));
+  if (usage.length === 0) r.fail(`${field}.usage`, 'expected at least one usage');
+  r.unique(usage, (i) => `${field}.usage[${i}]`, 'usage');
+  if (typeof o.pinAlways !== 'boolean') r.fail(`${field}.pinAlways`, `expected true or false, got ${JSON.stringify(o.pinAlways)}`);
+  const key: AsymmetricKeyObject = {
+    ref: r.int(o.ref, `${field}.ref`, 0, 255),
+    label: r.str(o.label, `${field}.label`),
+    type,
+    bits,
+    curve,
+    usage,
+    algorithms: r.arr(o.algorithms, `${field}.algorithms`).map((a, i) => r.int(a, `${field}.algorithms[${i}]`, 0, 255)),
+    use: readCondition(r, o.use, `${field}.use`),
+    generate: readCondition(r, o.generate, `${field}.generate`),
+    pinAlways: o.pinAlways,
+    uses: r.int(o.uses, `${field}.uses`, 0, Number.MAX_SAFE_INTEGER),
+    publicKey: o.publicKey === null ? undefined : r.bytes(o.publicKey, `${field}.publicKey`, 1, 4096),
+    privateKey: undefined,
+  };
+  if (key.publicKey !== undefined) {
+    const info = readPublicKey(r, key.publicKey, `${field}.publicKey`);
+    const fits = info.type === 'rsa' ? type === 'rsa' && info.bits === bits : type === 'ec' && info.curve === curve;
+    if (!fits) r.fail(`${field}.publicKey`, `not a ${type === 'rsa' ? `${bits}-bit RSA` : String(curve)} key as the slot says`);
+  }
+  return key;
+}
+
+function readPublicKey(r: Reader, spki: Uint8Array, field: string): PublicKeyInfo {
+  try {
+    return decodeSubjectPublicKeyInfo(spki);
+  } catch (e) {
+    if (e instanceof AsymmetricCryptoError) return r.fail(field, `not a SubjectPublicKeyInfo (${e.message})`);
+    throw e;
+  }
+}
+
+/** The DF a path like "3F00/7F00" names, or undefined. */
+function dfAtPath(mf: DedicatedFile, path: string): DedicatedFile | undefined {
+  const parts = path.split('/');
+  if (parts[0]?.toUpperCase() !== '3F00') return undefined;
+  let df: DedicatedFile = mf;
+  for (const p of parts.slice(1)) {
+    if (!/^[0-9A-Fa-f]{4}$/.test(p)) return undefined;
+    const fid = parseInt(p, 16);
+    const next = df.children.find((c): c is DedicatedFile => c.kind === 'DF' && c.fid === fid);
+    if (next === undefined) return undefined;
+    df = next;
+  }
+  return df;
+}
+
+/** Reads the unencrypted private-key section and puts each key into its slot, checking both ways. */
+function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile): void {
+  if (v !== undefined) {
+    const o = r.obj(v, 'privateKeys');
+    r.keys(o, 'privateKeys', ['protection', 'keys']);
+    r.oneOf(o.protection, 'privateKeys.protection', ['none'] as const);
+    r.arr(o.keys, 'privateKeys.keys').forEach((e, i) => {
+      const f = `privateKeys.keys[${i}]`;
+      const eo = r.obj(e, f);
+      r.keys(eo, f, ['df', 'ref', 'value']);
+      const df = dfAtPath(mf, r.str(eo.df, `${f}.df`));
+      if (df === undefined) r.fail(`${f}.df`, 'no such DF on this card');
+      const ref = r.int(eo.ref, `${f}.ref`, 0, 255);
+      const key = df.asymmetricKeys?.find((k) => k.ref === ref);
+      if (key === undefined) r.fail(`${f}.ref`, 'no asymmetric key with this reference in that DF');
+      if (key.publicKey === undefined) r.fail(`${f}.ref`, 'the key slot is empty (publicKey null)');
+      if (key.privateKey !== undefined) r.fail(`${f}.ref`, 'a second private key for the same slot');
+      const value = r.bytes(eo.value, `${f}.value`, 1, 8192);
+      const pub = readPublicKey(r, key.publicKey, `${r.keyFields.get(df)}.publicKey`);
+      let matches = false;
+      try {
+        if (key.type === 'rsa') {
+          const derived = rsaPublicKey(value);
+          matches = pub.type === 'rsa' && equalBytes(derived.modulus, pub.modulus) && equalBytes(derived.exponent, pub.exponent);
+        } else {
+          matches = pub.type === 'ec' && equalBytes(ecPublicPoint(key.curve as (typeof EC_CURVES)[number], value), pub.point);
+        }
+      } catch (err) {
+        if (!(err instanceof AsymmetricCryptoError)) throw err;
+      }
+      if (!matches) r.fail(`${f}.value`, `not the private key of the slot's public key (expected ${key.type === 'rsa' ? 'an RSA PKCS#8 key' : `a ${String(key.curve)} scalar`})`);
+      key.privateKey = value;
+    });
+  }
+  for (const [df, field] of r.keyFields) {
+    df.asymmetricKeys!.forEach((k, i) => {
+      if (k.publicKey !== undefined && k.privateKey === undefined) r.fail(`${field}[${i}].publicKey`, 'no private key for it in privateKeys');
+    });
+  }
+}
+
 const FILE_TYPES = ['DF', 'transparent', 'linear-fixed', 'linear-variable', 'cyclic'] as const;
 
 function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | null): FileNode {
@@ -293,7 +466,7 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
   }
   const rules = readRules(r, o.rules, `${field}.rules`, type === 'DF');
   if (type === 'DF') {
-    r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'name', 'pins', 'keys', 'dataObjects', 'children']);
+    r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'name', 'pins', 'keys', 'dataObjects', 'asymmetricKeys', 'children']);
     const df: DedicatedFile = {
       kind: 'DF',
       fid,
@@ -313,6 +486,11 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
     r.unique(df.pins.map((p) => p.ref), (i) => `${field}.pins[${i}].ref`, 'PIN reference in this DF');
     r.unique(df.keys.map((k) => k.ref), (i) => `${field}.keys[${i}].ref`, 'key reference in this DF');
     r.unique(df.dataObjects.map((d) => d.tag), (i) => `${field}.dataObjects[${i}].tag`, 'data object tag in this DF');
+    if (o.asymmetricKeys !== undefined) {
+      df.asymmetricKeys = r.arr(o.asymmetricKeys, `${field}.asymmetricKeys`).map((k, i) => readAsymmetricKey(r, k, `${field}.asymmetricKeys[${i}]`));
+      r.unique(df.asymmetricKeys.map((k) => k.ref), (i) => `${field}.asymmetricKeys[${i}].ref`, 'asymmetric key reference in this DF');
+      r.keyFields.set(df, `${field}.asymmetricKeys`);
+    }
     const seen = new Set<number>();
     const sfis = new Set<number>();
     r.arr(o.children, `${field}.children`).forEach((c, i) => {
@@ -368,10 +546,11 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
   if (o.version !== IMAGE_VERSION) {
     r.fail('version', `this chipwright reads version ${IMAGE_VERSION}, the image is version ${JSON.stringify(o.version)}`);
   }
-  r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'mf', 'applets']);
+  r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'mf', 'applets', 'privateKeys']);
   const root = readFile(r, o.mf as Json, 'mf', null);
   if (root.kind !== 'DF' || root.fid !== 0x3f00) return r.fail('mf', 'must be a DF with FID 3F00');
   const mf: DedicatedFile = root;
+  readPrivateKeys(r, o.privateKeys, mf);
   // DF names select applications card-wide (ISO/IEC 7816-4 §7.1.1): a repeated one is unreachable.
   const named: { name: Uint8Array; field: string }[] = [];
   const walk = (df: DedicatedFile, field: string): void => {

@@ -20,6 +20,8 @@ import { registerSim } from './commands/sim.js';
 import { registerDemo } from './commands/demo.js';
 import { registerScriptRun } from './commands/script-run.js';
 import { registerReaders } from './commands/readers.js';
+import { registerConformanceCommands } from './commands/replay.js';
+import { registerPurse } from './commands/purse.js';
 
 /** The package version, from the package.json above this module (src/ or dist/src/). */
 function packageVersion(): string {
@@ -58,6 +60,8 @@ export function buildProgram(cli: CliContext): Command {
   registerSim(program, cli);
   registerDemo(program, cli);
   registerReaders(program, cli);
+  registerConformanceCommands(program, cli);
+  registerPurse(program, cli);
   const script = program.command('script').description('APDU scripts (apdu/README.md)');
   registerScriptRun(script, cli);
   return program;

@@ -331,8 +331,10 @@ function children(b: asn1js.AsnType | undefined, title: string): asn1js.AsnType[
   return b.valueBlock.value;
 }
 
-function decodeEcParameters(b: asn1js.AsnType | undefined): { curve: CurveParameters; fieldLength: number } {
-  const t = 'PACEDomainParameterInfo.domainParameter ECParameters';
+function decodeEcParameters(
+  b: asn1js.AsnType | undefined,
+  t = 'PACEDomainParameterInfo.domainParameter ECParameters',
+): { curve: CurveParameters; fieldLength: number } {
   const [version, fieldId, curve, base, order, cofactor, ...rest] = children(b, t);
   if (rest.length > 0) throw new SecurityInfoError(`${t}: unexpected elements after cofactor`);
   if (smallInt(version, `${t}.version`) !== 1) throw new SecurityInfoError(`${t}.version: expected 1`);
@@ -430,4 +432,246 @@ export function decodeSecurityInfos(der: Uint8Array, opts: { trailing?: 'error' 
  */
 export function paceInfos(infos: readonly SecurityInfo[]): PaceInfo[] {
   return infos.filter((i): i is PaceInfo => i.type === 'PACEInfo');
+}
+
+// --- Chip Authentication, Active Authentication (DG14) ---------------------------------------------
+//
+// Added for Active and Chip Authentication. `decodeSecurityInfos` keeps returning these entries as
+// `other` (their bytes as received); the functions below decode them from there, and the encoders
+// return `other` entries, so EF.CardAccess, EF.CardSecurity and EF.DG14 are built and read with the
+// same SecurityInfos codec.
+
+const ID_CA = `${BSI}.2.2.3`;
+const ID_PK = `${BSI}.2.2.1`;
+
+/**
+ * Chip Authentication protocol OIDs (ICAO 9303-11 §9.2.5, BSI TR-03110-3 §A.1.1.2): the key
+ * agreement (DH, ECDH) and the secure-messaging cipher that follows.
+ */
+export const CA_OID = Object.freeze({
+  CA: ID_CA,
+  DH_3DES: `${ID_CA}.1.1`,
+  DH_AES_128: `${ID_CA}.1.2`,
+  DH_AES_192: `${ID_CA}.1.3`,
+  DH_AES_256: `${ID_CA}.1.4`,
+  ECDH_3DES: `${ID_CA}.2.1`,
+  ECDH_AES_128: `${ID_CA}.2.2`,
+  ECDH_AES_192: `${ID_CA}.2.3`,
+  ECDH_AES_256: `${ID_CA}.2.4`,
+} as const);
+
+/** Public key OIDs of ChipAuthenticationPublicKeyInfo (ICAO 9303-11 §9.2.6): id-PK-DH, id-PK-ECDH. */
+export const PK_OID = Object.freeze({ DH: `${ID_PK}.1`, ECDH: `${ID_PK}.2` } as const);
+
+/** id-TA (BSI TR-03110-3 §A.1.1.3), announced by TerminalAuthenticationInfo. */
+export const TA_OID = `${BSI}.2.2.2`;
+
+/** id-icao-mrtd-security-aaProtocolObject (ICAO 9303-11 §9.2.9): ActiveAuthenticationInfo. */
+export const AA_OID = '2.23.136.1.1.5';
+
+/**
+ * ChipAuthenticationInfo (ICAO 9303-11 §9.2.5):
+ *
+ *     ChipAuthenticationInfo ::= SEQUENCE {
+ *       protocol OBJECT IDENTIFIER(id-CA-DH-3DES-CBC-CBC | … | id-CA-ECDH-AES-CBC-CMAC-256),
+ *       version  INTEGER, -- MUST be 1 for ICAO (Chip Authentication version 1)
+ *       keyId    INTEGER OPTIONAL }
+ */
+export interface ChipAuthenticationInfo {
+  readonly type: 'ChipAuthenticationInfo';
+  readonly protocol: string;
+  readonly version: number;
+  readonly keyId?: number;
+}
+
+/**
+ * ChipAuthenticationPublicKeyInfo (ICAO 9303-11 §9.2.6). The SubjectPublicKeyInfo is kept as the
+ * DER it was received in (see `crypto/asymmetric.ts` for decoding it):
+ *
+ *     ChipAuthenticationPublicKeyInfo ::= SEQUENCE {
+ *       protocol                   OBJECT IDENTIFIER(id-PK-DH | id-PK-ECDH),
+ *       chipAuthenticationPublicKey SubjectPublicKeyInfo,
+ *       keyId                      INTEGER OPTIONAL }
+ */
+export interface ChipAuthenticationPublicKeyInfo {
+  readonly type: 'ChipAuthenticationPublicKeyInfo';
+  readonly protocol: string;
+  readonly subjectPublicKeyInfo: Uint8Array;
+  readonly keyId?: number;
+}
+
+/**
+ * ActiveAuthenticationInfo (ICAO 9303-11 §9.2.9), in DG14 when Active Authentication uses ECDSA:
+ *
+ *     ActiveAuthenticationInfo ::= SEQUENCE {
+ *       protocol           id-icao-mrtd-security-aaProtocolObject,
+ *       version            INTEGER, -- MUST be 1
+ *       signatureAlgorithm OBJECT IDENTIFIER }  -- ecdsa-plain-SHA*, BSI TR-03111 §5.2.1
+ */
+export interface ActiveAuthenticationInfo {
+  readonly type: 'ActiveAuthenticationInfo';
+  readonly version: number;
+  readonly signatureAlgorithm: string;
+}
+
+function optionalInt(n: number | undefined, title: string): asn1js.AsnType[] {
+  return n === undefined ? [] : [int(n, title)];
+}
+
+function other(protocol: string, block: asn1js.Sequence): OtherSecurityInfo {
+  return { type: 'other', protocol, der: new Uint8Array(block.toBER()) };
+}
+
+/**
+ * A ChipAuthenticationInfo as a SecurityInfos entry.
+ *
+ * @example encodeSecurityInfos([chipAuthenticationInfo({ protocol: CA_OID.ECDH_AES_128, version: 1, keyId: 1 })])
+ */
+export function chipAuthenticationInfo(info: Omit<ChipAuthenticationInfo, 'type'>): OtherSecurityInfo {
+  if (!info.protocol.startsWith(`${ID_CA}.`)) throw new ByteInputError(`ChipAuthenticationInfo.protocol: "${info.protocol}" is not an id-CA protocol`);
+  return other(
+    info.protocol,
+    new asn1js.Sequence({
+      value: [
+        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationInfo.protocol') }),
+        int(info.version, 'ChipAuthenticationInfo.version'),
+        ...optionalInt(info.keyId, 'ChipAuthenticationInfo.keyId'),
+      ],
+    }),
+  );
+}
+
+/**
+ * A ChipAuthenticationPublicKeyInfo as a SecurityInfos entry; `subjectPublicKeyInfo` is DER.
+ *
+ * @example chipAuthenticationPublicKeyInfo({ protocol: PK_OID.ECDH, subjectPublicKeyInfo: spki, keyId: 1 })
+ */
+export function chipAuthenticationPublicKeyInfo(info: Omit<ChipAuthenticationPublicKeyInfo, 'type'>): OtherSecurityInfo {
+  return other(
+    info.protocol,
+    new asn1js.Sequence({
+      value: [
+        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationPublicKeyInfo.protocol') }),
+        parseOne(info.subjectPublicKeyInfo, 'ChipAuthenticationPublicKeyInfo.chipAuthenticationPublicKey'),
+        ...optionalInt(info.keyId, 'ChipAuthenticationPublicKeyInfo.keyId'),
+      ],
+    }),
+  );
+}
+
+/**
+ * An ActiveAuthenticationInfo as a SecurityInfos entry.
+ *
+ * @example activeAuthenticationInfo({ version: 1, signatureAlgorithm: '0.4.0.127.0.7.1.1.4.1.3' }) // ecdsa-plain-SHA256
+ */
+export function activeAuthenticationInfo(info: Omit<ActiveAuthenticationInfo, 'type'>): OtherSecurityInfo {
+  return other(
+    AA_OID,
+    new asn1js.Sequence({
+      value: [
+        new asn1js.ObjectIdentifier({ value: AA_OID }),
+        int(info.version, 'ActiveAuthenticationInfo.version'),
+        new asn1js.ObjectIdentifier({ value: checkOid(info.signatureAlgorithm, 'ActiveAuthenticationInfo.signatureAlgorithm') }),
+      ],
+    }),
+  );
+}
+
+/** The entry must re-encode byte for byte, as for the PACE entries (nothing silently re-read). */
+function requireDer(info: SecurityInfo, again: Uint8Array, what: string): void {
+  if (info.type !== 'other' || !equalBytes(info.der, again)) {
+    throw new SecurityInfoError(`${what} ${info.protocol}: not DER (the element does not re-encode byte for byte)`);
+  }
+}
+
+/**
+ * The ChipAuthenticationInfos among decoded SecurityInfos (DG14, EF.CardSecurity); throws
+ * {@link SecurityInfoError} for a malformed one.
+ *
+ * @example chipAuthenticationInfos(decodeSecurityInfos(dg14Content)).map((i) => i.protocol)
+ */
+export function chipAuthenticationInfos(infos: readonly SecurityInfo[]): ChipAuthenticationInfo[] {
+  const out: ChipAuthenticationInfo[] = [];
+  for (const info of infos) {
+    if (info.type !== 'other' || !info.protocol.startsWith(`${ID_CA}.`)) continue;
+    // id-CA-DH / id-CA-ECDH themselves name ChipAuthenticationDomainParameterInfo, not this.
+    if (info.protocol.split('.').length !== ID_CA.split('.').length + 2) continue;
+    const [, version, keyId, ...rest] = children(parseOne(info.der, 'ChipAuthenticationInfo'), 'ChipAuthenticationInfo');
+    if (rest.length > 0) throw new SecurityInfoError(`ChipAuthenticationInfo ${info.protocol}: unexpected elements after keyId`);
+    const decoded: ChipAuthenticationInfo = {
+      type: 'ChipAuthenticationInfo',
+      protocol: info.protocol,
+      version: smallInt(version, 'ChipAuthenticationInfo.version'),
+      ...(keyId === undefined ? {} : { keyId: smallInt(keyId, 'ChipAuthenticationInfo.keyId') }),
+    };
+    requireDer(info, chipAuthenticationInfo(decoded).der, 'ChipAuthenticationInfo');
+    out.push(decoded);
+  }
+  return out;
+}
+
+/**
+ * The ChipAuthenticationPublicKeyInfos among decoded SecurityInfos.
+ *
+ * @example chipAuthenticationPublicKeyInfos(infos).find((k) => k.keyId === 1)?.subjectPublicKeyInfo
+ */
+export function chipAuthenticationPublicKeyInfos(infos: readonly SecurityInfo[]): ChipAuthenticationPublicKeyInfo[] {
+  const out: ChipAuthenticationPublicKeyInfo[] = [];
+  for (const info of infos) {
+    if (info.type !== 'other' || (info.protocol !== PK_OID.DH && info.protocol !== PK_OID.ECDH)) continue;
+    const [, spki, keyId, ...rest] = children(parseOne(info.der, 'ChipAuthenticationPublicKeyInfo'), 'ChipAuthenticationPublicKeyInfo');
+    if (rest.length > 0 || !(spki instanceof asn1js.Sequence)) {
+      throw new SecurityInfoError(`ChipAuthenticationPublicKeyInfo ${info.protocol}: expected protocol, SubjectPublicKeyInfo and an optional keyId`);
+    }
+    const decoded: ChipAuthenticationPublicKeyInfo = {
+      type: 'ChipAuthenticationPublicKeyInfo',
+      protocol: info.protocol,
+      subjectPublicKeyInfo: view(spki).slice(),
+      ...(keyId === undefined ? {} : { keyId: smallInt(keyId, 'ChipAuthenticationPublicKeyInfo.keyId') }),
+    };
+    requireDer(info, chipAuthenticationPublicKeyInfo(decoded).der, 'ChipAuthenticationPublicKeyInfo');
+    out.push(decoded);
+  }
+  return out;
+}
+
+/**
+ * The ActiveAuthenticationInfos among decoded SecurityInfos (at most one in a valid DG14).
+ *
+ * @example activeAuthenticationInfos(infos)[0]?.signatureAlgorithm
+ */
+export function activeAuthenticationInfos(infos: readonly SecurityInfo[]): ActiveAuthenticationInfo[] {
+  const out: ActiveAuthenticationInfo[] = [];
+  for (const info of infos) {
+    if (info.type !== 'other' || info.protocol !== AA_OID) continue;
+    const [, version, alg, ...rest] = children(parseOne(info.der, 'ActiveAuthenticationInfo'), 'ActiveAuthenticationInfo');
+    if (rest.length > 0) throw new SecurityInfoError('ActiveAuthenticationInfo: unexpected elements after signatureAlgorithm');
+    const decoded: ActiveAuthenticationInfo = {
+      type: 'ActiveAuthenticationInfo',
+      version: smallInt(version, 'ActiveAuthenticationInfo.version'),
+      signatureAlgorithm: oidOf(alg, 'ActiveAuthenticationInfo.signatureAlgorithm'),
+    };
+    requireDer(info, activeAuthenticationInfo(decoded).der, 'ActiveAuthenticationInfo');
+    out.push(decoded);
+  }
+  return out;
+}
+
+/**
+ * DER of ECParameters (RFC 3279 §2.3.5) with explicit prime-field parameters, field elements as
+ * `fieldLength`-byte octet strings (BSI TR-03111 §3.1.3) — the form DG14s carry.
+ *
+ * @example encodeEcParameters(curve, 32) // 30 81 E0 02 01 01 30 2C 06 07 2A8648CE3D0101 …
+ */
+export function encodeEcParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
+  return new Uint8Array(ecParameters(curve, fieldLength).toBER());
+}
+
+/**
+ * Explicit ECParameters from DER (prime fields only); throws {@link SecurityInfoError}.
+ *
+ * @example decodeEcParameters(der).curve.p
+ */
+export function decodeEcParametersDer(der: Uint8Array, title = 'ECParameters'): { curve: CurveParameters; fieldLength: number } {
+  return decodeEcParameters(parseOne(der, title), title);
 }

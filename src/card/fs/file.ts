@@ -6,7 +6,7 @@
  * journalled. `parent` links are transient (rebuilt when an image loads).
  */
 import { assertRulesApply, type AccessRules } from '../security/access.js';
-import type { PinObject, KeyObject } from '../security/objects.js';
+import type { PinObject, KeyObject, AsymmetricKeyObject } from '../security/objects.js';
 
 /**
  * Life-cycle status byte (ISO/IEC 7816-4 §7.4.10, table 15): the values chipwright uses.
@@ -49,6 +49,11 @@ export interface DedicatedFile extends FileBase {
   /** Symmetric keys owned by this DF. */
   keys: KeyObject[];
   dataObjects: DataObject[];
+  /**
+   * Asymmetric key objects (AA, CA, signature and decipherment keys) owned by this DF: the card's
+   * key store. Absent until the first key is stored here (`card/protocols/key-store.ts`).
+   */
+  asymmetricKeys?: AsymmetricKeyObject[];
 }
 
 export interface TransparentEf extends FileBase {

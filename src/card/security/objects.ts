@@ -4,6 +4,7 @@
  * b8 = 0 is global (owned by the MF), b8 = 1 is specific to its DF (ISO/IEC 7816-4 §7.5.2).
  */
 import { ByteInputError } from '../../bytes/index.js';
+import { ALWAYS, NEVER, type Condition } from './access.js';
 
 /**
  * How PIN bytes are padded to a fixed length before comparison. `none`: compared as given;
@@ -131,4 +132,108 @@ export function unpadPin(pin: PinObject, sent: Uint8Array): Uint8Array | undefin
 
 export function hexRef(ref: number): string {
   return ref.toString(16).toUpperCase().padStart(2, '0');
+}
+
+// --- asymmetric keys (the card's key store) -------------------------------------------------------
+
+/**
+ * What an asymmetric key may be used for; each command checks its own usage before anything else:
+ * PSO COMPUTE DIGITAL SIGNATURE `sign`, PSO DECIPHER `decipher` (RSA) or `key-agreement` (ECDH),
+ * INTERNAL AUTHENTICATE for client authentication `authenticate`, Active Authentication
+ * (ICAO 9303-11 §6.1) `active-authentication`, Chip Authentication (§6.2) `chip-authentication`.
+ */
+export const ASYMMETRIC_KEY_USAGES = ['sign', 'decipher', 'key-agreement', 'authenticate', 'active-authentication', 'chip-authentication'] as const;
+export type AsymmetricKeyUsage = (typeof ASYMMETRIC_KEY_USAGES)[number];
+
+/**
+ * An asymmetric key slot of the card's key store (ISO/IEC 7816-8 §5: a private key referenced by
+ * MSE DO 84). The slot's kind, size, usage and rules are fixed at personalization; GENERATE
+ * ASYMMETRIC KEY PAIR (or loading) fills `publicKey` / `privateKey`. No command ever returns
+ * `privateKey`; traces and errors name the key by `ref` and `label` only.
+ */
+export interface AsymmetricKeyObject {
+  /** Key reference (MSE DO 84, INTERNAL AUTHENTICATE P2), 00–FF, unique in its DF. */
+  readonly ref: number;
+  /** Human label for traces ("signature key"); never key material. */
+  label: string;
+  readonly type: 'rsa' | 'ec';
+  /** RSA modulus length in bits (1024–4096, whole bytes); undefined for EC. */
+  readonly bits: number | undefined;
+  /** Named curve ('P-256', 'brainpoolP256r1', … see `crypto/asymmetric.ts`); undefined for RSA. */
+  readonly curve: string | undefined;
+  readonly usage: readonly AsymmetricKeyUsage[];
+  /** Algorithm references (MSE DO 80, `card/protocols/mse.ts`) allowed; empty = every one that fits. */
+  readonly algorithms: readonly number[];
+  /** Condition for using the private key (the access-rule grammar: PIN, KEY, SM, AND, OR). */
+  readonly use: Condition;
+  /** Condition for GENERATE ASYMMETRIC KEY PAIR on this slot. */
+  readonly generate: Condition;
+  /**
+   * "PIN always": each use of the private key consumes the verification of every PIN that `use`
+   * names, so the next use needs a new VERIFY (a signature PIN entered per signature).
+   */
+  readonly pinAlways: boolean;
+  /** Private-key operations done so far (a signature counter); journalled like every write. */
+  uses: number;
+  /** SubjectPublicKeyInfo (DER); undefined while the slot is empty. */
+  publicKey: Uint8Array | undefined;
+  /** PKCS#8 DER (RSA) or the scalar d (EC); undefined while the slot is empty. */
+  privateKey: Uint8Array | undefined;
+}
+
+export interface AsymmetricKeySpec {
+  ref: number;
+  type: 'rsa' | 'ec';
+  /** RSA modulus bits (default 2048). */
+  bits?: number;
+  /** EC curve (default 'P-256'). */
+  curve?: string;
+  usage: readonly AsymmetricKeyUsage[];
+  label?: string;
+  algorithms?: readonly number[];
+  /** Default ALWAYS. */
+  use?: Condition;
+  /** Default NEVER (a channel authenticated with the transport key may still generate during personalization). */
+  generate?: Condition;
+  pinAlways?: boolean;
+}
+
+/**
+ * An empty key slot, checked (the values named in the message are public parameters only). Key
+ * material is filled by `storeAsymmetricKey` / `generateInSlot` (`card/protocols/key-store.ts`),
+ * which check it against the slot.
+ *
+ * @example newAsymmetricKey({ ref: 0x01, type: 'ec', curve: 'P-256', usage: ['sign'], use: pin(0x81), pinAlways: true })
+ */
+export function newAsymmetricKey(spec: AsymmetricKeySpec): AsymmetricKeyObject {
+  const name = `asymmetric key ${hexRef(spec.ref)}`;
+  if (!Number.isInteger(spec.ref) || spec.ref < 0 || spec.ref > 0xff) throw new ByteInputError(`${name}: ref must be a byte`);
+  if (spec.type !== 'rsa' && spec.type !== 'ec') throw new ByteInputError(`${name}: type must be 'rsa' or 'ec'`);
+  const bits = spec.type === 'rsa' ? (spec.bits ?? 2048) : undefined;
+  if (bits !== undefined && (!Number.isInteger(bits) || bits < 1024 || bits > 4096 || bits % 8 !== 0)) {
+    throw new ByteInputError(`${name}: RSA bits must be 1024..4096 in whole bytes, got ${bits}`);
+  }
+  if (spec.type === 'rsa' && spec.curve !== undefined) throw new ByteInputError(`${name}: an RSA key has no curve`);
+  if (spec.type === 'ec' && spec.bits !== undefined) throw new ByteInputError(`${name}: an EC key has a curve, not bits`);
+  const usage = [...new Set(spec.usage)];
+  if (usage.length === 0 || usage.some((u) => !(ASYMMETRIC_KEY_USAGES as readonly string[]).includes(u))) {
+    throw new ByteInputError(`${name}: usage must name one or more of ${ASYMMETRIC_KEY_USAGES.join(', ')}`);
+  }
+  const algorithms = [...(spec.algorithms ?? [])];
+  if (algorithms.some((a) => !Number.isInteger(a) || a < 0 || a > 0xff)) throw new ByteInputError(`${name}: algorithm references are bytes`);
+  return {
+    ref: spec.ref,
+    label: spec.label ?? 'key',
+    type: spec.type,
+    bits,
+    curve: spec.type === 'ec' ? (spec.curve ?? 'P-256') : undefined,
+    usage,
+    algorithms,
+    use: spec.use ?? ALWAYS,
+    generate: spec.generate ?? NEVER,
+    pinAlways: spec.pinAlways ?? false,
+    uses: 0,
+    publicKey: undefined,
+    privateKey: undefined,
+  };
 }

@@ -1,0 +1,67 @@
+/**
+ * The identity application's file layout (ICAO 9303-10 §3.6, §4.6; 9303-11 for the access
+ * conditions): the eMRTD application A0000002471001 with EF.COM, EF.SOD and the data groups this
+ * card carries, their FIDs and short EF identifiers, and who may read them.
+ *
+ * | file    | FID  | SFI | read                                   |
+ * |---------|------|-----|----------------------------------------|
+ * | EF.COM  | 011E | 1E  | SM (after BAC or PACE)                 |
+ * | DG1     | 0101 | 01  | SM                                     |
+ * | DG2     | 0102 | 02  | SM                                     |
+ * | DG3     | 0103 | 03  | PIN(03) AND SM (after PACE with the PIN) |
+ * | DG11    | 010B | 0B  | SM                                     |
+ * | DG12    | 010C | 0C  | SM                                     |
+ * | DG14    | 010E | 0E  | SM                                     |
+ * | DG15    | 010F | 0F  | SM                                     |
+ * | EF.SOD  | 011D | 1D  | SM                                     |
+ *
+ * Nothing is ever written after personalization (every other operation is NEVER: the rules name
+ * `read` only, and an operation a rule set does not mention is refused).
+ *
+ * DG3 stands in for what ICAO reserves to Extended Access Control: without Terminal
+ * Authentication, the holder's own PIN — proven by PACE with the PIN, which makes PIN(03)
+ * verified on the channel — is what opens the fingerprints.
+ */
+import { and, pin, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
+import { EF_COM, EF_SOD, LDS1_AID, dataGroup } from '../../lds/tags.js';
+import { CARD_PASSWORDS } from '../card-level.js';
+
+/** The eMRTD application identifier. */
+export const IDENTITY_AID: Uint8Array = LDS1_AID;
+
+/** The applet type name the card image records. */
+export const IDENTITY_TYPE = 'icao-lds';
+
+export interface IdentityFileSpec {
+  /** 'EF.COM', 'DG1' … 'EF.SOD'. */
+  readonly name: string;
+  /** Data group number (EF.COM and EF.SOD have none). */
+  readonly dataGroup?: number;
+  readonly fid: number;
+  readonly sfi: number;
+  readonly rules: AccessRules;
+}
+
+const SM_READ: AccessRules = Object.freeze({ read: SM_REQUIRED });
+const PIN_AND_SM_READ: AccessRules = Object.freeze({ read: and(pin(CARD_PASSWORDS.PIN), SM_REQUIRED) });
+
+const dg = (n: number, rules: AccessRules = SM_READ): IdentityFileSpec => {
+  const d = dataGroup(n);
+  return Object.freeze({ name: d.name, dataGroup: n, fid: d.fid, sfi: d.sfi, rules });
+};
+
+/** The layout, in the order files are created and read. */
+export const IDENTITY_FILES: readonly IdentityFileSpec[] = Object.freeze([
+  Object.freeze({ name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi, rules: SM_READ }),
+  dg(1),
+  dg(2),
+  dg(3, PIN_AND_SM_READ),
+  dg(11),
+  dg(12),
+  dg(14),
+  dg(15),
+  Object.freeze({ name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi, rules: SM_READ }),
+]);
+
+/** The data groups this application may carry. */
+export const IDENTITY_DATA_GROUPS: readonly number[] = Object.freeze(IDENTITY_FILES.flatMap((f) => (f.dataGroup !== undefined ? [f.dataGroup] : [])));
