@@ -11,6 +11,8 @@ import { vsmartcardFigures } from './vsmartcard.js';
 import { smFigures } from './sm.js';
 import { paceFigures } from './pace.js';
 import { pcscFigures } from './pcsc.js';
+import { replayFigures } from './replay.js';
+import { purseFigures } from './purse.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -29,6 +31,8 @@ const figures: Figure[] = [
   ...(await vsmartcardFigures(opts)),
   ...(await smFigures(opts)),
   ...(await paceFigures(opts)),
+  ...(await replayFigures(opts)),
+  ...(await purseFigures(opts)),
   ...(await pcscFigures(opts)),
 ];
 

@@ -48,3 +48,5 @@ export * from './lds/index.js';
 export * from './holder/index.js';
 export * from './apps/card-level.js';
 export * from './apps/identity/index.js';
+export * as conformance from './conformance/index.js';
+export * from './apps/builtin.js';

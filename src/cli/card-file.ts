@@ -4,6 +4,7 @@
  * card's non-volatile state changed (`card.nv.generation`), with write errors as
  * {@link OutputFileError} (exit 5).
  */
+import { withBuiltinApplets } from '../apps/builtin.js';
 import { lstatSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CardImageError, loadCard, saveCardImage } from '../card/image.js';
@@ -86,6 +87,7 @@ export class CardFile {
         text,
         {
           ...opts,
+          applets: withBuiltinApplets(opts.applets),
           // Card events never contain secrets (see CardEvent); they are shown only when debugging.
           onEvent: (e) => {
             if (debug) io.stderr(`chipwright: card event: ${JSON.stringify(e)}\n`);

@@ -30,13 +30,13 @@ export const EXIT_CODES: readonly ExitCodeDoc[] = Object.freeze([
     code: EXIT.CHECK_FAILED,
     name: 'CHECK_FAILED',
     meaning: 'the command ran but a check failed',
-    examples: 'a script step\'s response did not match its `=>` expectation (`script run`, `demo`)',
+    examples: 'a script step\'s response did not match its `=>` expectation (`script run`, `demo`); a vector step failed (`replay`); the card refused a purse operation or its MAC failed',
   },
   {
     code: EXIT.USAGE,
     name: 'USAGE',
     meaning: 'usage error: the command line is wrong',
-    examples: 'unknown command or option, missing option, bad hex in an argument, a value out of range, a script secret not provided; `card install --aid` already on the card; `sim --stdio` ends with 2 when it rejected input lines',
+    examples: 'unknown command or option, missing option, bad hex in an argument, a value out of range, a script secret not provided; `card install --aid` already on the card; a bad vector file in `replay` (file:line); `sim --stdio` ends with 2 when it rejected input lines',
   },
   {
     code: EXIT.INPUT,

@@ -5,6 +5,7 @@
  * checked for every file before the first APDU is sent, so a bad file is reported with its line
  * and nothing runs.
  */
+import { BUILTIN_APPLETS } from '../apps/builtin.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseAtr } from '../atr/index.js';
@@ -116,7 +117,13 @@ async function appletsFor(v: Vector, opts: PrepareOptions, cache: Map<string, Ap
     }
     loaded.push(m);
   }
-  const builtIn: AppletModule = { specifier: '(chipwright conformance fixtures)', url: '', factories: CONFORMANCE_APPLETS };
+  // chipwright's own applications and the conformance fixtures, unless a module redefines a type.
+  const explicit = new Set([...(opts.applets ?? []), ...loaded.flatMap((m) => m.factories)].map((f) => f.type));
+  const builtIn: AppletModule = {
+    specifier: '(chipwright built-in applets)',
+    url: '',
+    factories: [...CONFORMANCE_APPLETS, ...BUILTIN_APPLETS].filter((f) => !explicit.has(f.type)),
+  };
   const given: AppletModule = { specifier: '--applet', url: '', factories: opts.applets ?? [] };
   try {
     return combineAppletModules([builtIn, given, ...loaded]);

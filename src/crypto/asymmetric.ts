@@ -25,6 +25,7 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
   generateKeyPairSync,
   privateDecrypt,
   privateEncrypt,
@@ -158,7 +159,11 @@ export function curveParameterId(curve: EcCurveName): number {
   return CURVES[curve].id;
 }
 
-/** The named curve with these parameters, or `undefined` (an explicit curve chipwright does not name). */
+/**
+ * The named curve with these parameters, or `undefined` (an explicit curve chipwright does not name).
+ *
+ * @example curveByParameters(decodeEcParametersDer(der).curve) // 'brainpoolP256r1'
+ */
 export function curveByParameters(p: CurveParameters): EcCurveName | undefined {
   return EC_CURVES.find((name) => {
     const c = ecGroup(name).curve;
@@ -640,13 +645,43 @@ export function ecdsaVerifyHash(curve: EcCurveName, point: Uint8Array, hash: Uin
   }
 }
 
+const ecKeys = new WeakMap<Uint8Array, KeyObject>();
+
+/**
+ * The OpenSSL key of a stored scalar and its public point (SEC 1 §C.4 ECPrivateKey), built once
+ * per buffer: with the point given, OpenSSL does not recompute it, so a key agreement costs one
+ * scalar multiplication instead of two.
+ */
+function ecPrivateKey(curve: EcCurveName, d: Uint8Array, own: Uint8Array): KeyObject {
+  let k = ecKeys.get(d);
+  if (k === undefined) {
+    const der = new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ value: 1 }),
+        new asn1js.OctetString({ valueHex: d }),
+        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.ObjectIdentifier({ value: CURVES[curve].oid })] }),
+        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 1 }, value: [new asn1js.BitString({ valueHex: own, unusedBits: 0 })] }),
+      ],
+    }).toBER();
+    const bytes = new Uint8Array(der);
+    try {
+      k = createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'sec1' });
+    } finally {
+      zeroize(bytes);
+    }
+    ecKeys.set(d, k);
+  }
+  return k;
+}
+
 /**
  * ECKA-DH (BSI TR-03111 §4.3.1): x(d · Q) for a peer point Q, checked to be on the curve and not
- * the point at infinity. The caller zeroizes the result.
+ * the point at infinity. `own` (d·G, which a key store keeps) lets OpenSSL skip recomputing it.
+ * The caller zeroizes the result.
  *
  * @example ecdhSharedSecret('brainpoolP256r1', d, peerPoint) // 32 bytes
  */
-export function ecdhSharedSecret(curve: EcCurveName, d: Uint8Array, peer: Uint8Array): Uint8Array {
+export function ecdhSharedSecret(curve: EcCurveName, d: Uint8Array, peer: Uint8Array, own?: Uint8Array): Uint8Array {
   const g = ecGroup(curve);
   let q;
   try {
@@ -654,6 +689,10 @@ export function ecdhSharedSecret(curve: EcCurveName, d: Uint8Array, peer: Uint8A
   } catch (e) {
     if (e instanceof EcPointError) throw new AsymmetricCryptoError(`ECDH: ${e.message}`);
     throw e;
+  }
+  if (own !== undefined) {
+    const publicKey = createPublicKey({ key: Buffer.from(encodeSubjectPublicKeyInfo(ecPublicKeyInfo(curve, peer))), format: 'der', type: 'spki' });
+    return new Uint8Array(diffieHellman({ privateKey: ecPrivateKey(curve, d, own), publicKey }));
   }
   const copy = d.slice();
   try {

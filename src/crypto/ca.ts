@@ -82,7 +82,11 @@ export function caSessionKeys(suite: CaSuite, k: Uint8Array): SmKeys {
   return { cipher: suite.cipher, kEnc: kdf(k, 1, suite.kdf), kMac: kdf(k, 2, suite.kdf), ssc: new Uint8Array(SSC_LENGTH[suite.cipher]) };
 }
 
-/** Wipes the keys of an {@link SmKeys} the caller no longer needs. */
+/**
+ * Wipes the keys of an {@link SmKeys} the caller no longer needs.
+ *
+ * @example const keys = caSessionKeys(suite, k); try { … } finally { wipeSmKeys(keys); }
+ */
 export function wipeSmKeys(keys: SmKeys): void {
   zeroize(keys.kEnc);
   zeroize(keys.kMac);

@@ -547,16 +547,16 @@ export function chipAuthenticationInfo(info: Omit<ChipAuthenticationInfo, 'type'
  * @example chipAuthenticationPublicKeyInfo({ protocol: PK_OID.ECDH, subjectPublicKeyInfo: spki, keyId: 1 })
  */
 export function chipAuthenticationPublicKeyInfo(info: Omit<ChipAuthenticationPublicKeyInfo, 'type'>): OtherSecurityInfo {
-  return other(
-    info.protocol,
-    new asn1js.Sequence({
-      value: [
-        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationPublicKeyInfo.protocol') }),
-        parseOne(info.subjectPublicKeyInfo, 'ChipAuthenticationPublicKeyInfo.chipAuthenticationPublicKey'),
-        ...optionalInt(info.keyId, 'ChipAuthenticationPublicKeyInfo.keyId'),
-      ],
-    }),
-  );
+  const spki = info.subjectPublicKeyInfo;
+  // The key is embedded as given (it is DER already); parsing it again would only cost time.
+  if (spki[0] !== 0x30) throw new ByteInputError('ChipAuthenticationPublicKeyInfo.chipAuthenticationPublicKey: expected a DER SubjectPublicKeyInfo (SEQUENCE)');
+  const oid = new Uint8Array(new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationPublicKeyInfo.protocol') }).toBER());
+  const keyId = info.keyId === undefined ? new Uint8Array(0) : new Uint8Array(int(info.keyId, 'ChipAuthenticationPublicKeyInfo.keyId').toBER());
+  const body = new Uint8Array(oid.length + spki.length + keyId.length);
+  body.set(oid);
+  body.set(spki, oid.length);
+  body.set(keyId, oid.length + spki.length);
+  return { type: 'other', protocol: info.protocol, der: concatHeader(0x30, body) };
 }
 
 /**

@@ -21,9 +21,9 @@ import { randomBytes } from 'node:crypto';
 import { ByteInputError, concatBytes, uintToBytes, zeroize } from '../bytes/index.js';
 import { parseResponseApdu } from '../apdu/response.js';
 import { encodeTlv, tlvConstructed } from '../tlv/ber.js';
-import { AsymmetricCryptoError, decodeSubjectPublicKeyInfo, ecGroup, type PublicKeyInfo } from '../crypto/asymmetric.js';
+import { AsymmetricCryptoError, decodeSubjectPublicKeyInfo, ecGroup, ecdhSharedSecret, type PublicKeyInfo } from '../crypto/asymmetric.js';
 import { caSessionKeys, caSuite, dg14SecurityInfos, wipeSmKeys, type CaSuite } from '../crypto/ca.js';
-import { EcPointError, customGroup, randomScalar, type EcGroup } from '../crypto/curves.js';
+import { EcPointError, customGroup, randomScalar, scalarBytes, type EcGroup } from '../crypto/curves.js';
 import {
   CA_OID,
   PK_OID,
@@ -156,7 +156,18 @@ export async function performChipAuthentication(transport: SecureMessagingTransp
   }
   const sk = randomScalar(group, randomSource(opts.random));
   const pkIfd = group.encodePoint(group.baseMultiply(sk));
-  const k = group.sharedX(sk, pkIc);
+  let k: Uint8Array;
+  if (publicKey.type === 'ec' && publicKey.curve !== undefined) {
+    // A named curve: OpenSSL with the point known (one scalar multiplication, not two).
+    const d = scalarBytes(sk, group.orderLength);
+    try {
+      k = ecdhSharedSecret(publicKey.curve, d, publicKey.point, pkIfd);
+    } finally {
+      zeroize(d);
+    }
+  } else {
+    k = group.sharedX(sk, pkIc);
+  }
   const keys = caSessionKeys(suite, k);
   zeroize(k);
   try {

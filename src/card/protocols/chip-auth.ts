@@ -149,7 +149,7 @@ function authenticate(ctx: CommandContext, entry: ChipAuthKey, suite: CaSuite, p
   if (material.type !== 'ec') throw new StatusWordError(SW.CONDITIONS_NOT_SATISFIED, `key ${hexRef(entry.key)} is not an EC key (id-CA-ECDH)`);
   let k: Uint8Array;
   try {
-    k = ecdhSharedSecret(material.curve, material.d, pkIfd);
+    k = ecdhSharedSecret(material.curve, material.d, pkIfd, material.point);
   } catch (e) {
     if (e instanceof AsymmetricCryptoError) throw new StatusWordError(SW.INCORRECT_DATA, `PK_IFD: ${e.message}`);
     throw e;

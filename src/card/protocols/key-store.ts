@@ -47,10 +47,10 @@ export interface KeyLocation {
   readonly df: DedicatedFile;
 }
 
-/** Private key material as the crypto modules take it. */
+/** Private key material as the crypto modules take it (`point`: the stored d·G, when known). */
 export type PrivateKeyMaterial =
   | { readonly type: 'rsa'; readonly pkcs8: Uint8Array }
-  | { readonly type: 'ec'; readonly curve: EcCurveName; readonly d: Uint8Array };
+  | { readonly type: 'ec'; readonly curve: EcCurveName; readonly d: Uint8Array; readonly point?: Uint8Array };
 
 /**
  * The key with reference `ref` in `df` or the nearest DF above it.
@@ -137,19 +137,31 @@ export function generateInSlot(nv: NvMemory, key: AsymmetricKeyObject, rng: Card
  * @example keyPublicInfo(key).type
  */
 export function keyPublicInfo(key: AsymmetricKeyObject): PublicKeyInfo {
-  if (key.publicKey === undefined) throw new StatusWordError(SW.REFERENCE_DATA_NOT_USABLE, `key ${hexRef(key.ref)} (${key.label}) holds no key pair`);
-  return decodeSubjectPublicKeyInfo(key.publicKey);
+  const spki = key.publicKey;
+  if (spki === undefined) throw new StatusWordError(SW.REFERENCE_DATA_NOT_USABLE, `key ${hexRef(key.ref)} (${key.label}) holds no key pair`);
+  // Decoded once per stored buffer: a new key pair is a new buffer (`nv.set`), never rewritten.
+  let info = decoded.get(spki);
+  if (info === undefined) {
+    info = decodeSubjectPublicKeyInfo(spki);
+    decoded.set(spki, info);
+  }
+  return info;
 }
+
+const decoded = new WeakMap<Uint8Array, PublicKeyInfo>();
 
 /**
  * The private key material of a filled slot, for the crypto modules. Card-internal: its bytes are
  * the store's own (never copied into a response, trace or error).
+ *
+ * @example const m = privateMaterial(loc.key); if (m.type === 'ec') ecdsaSignHash(m.curve, m.d, hash);
  */
 export function privateMaterial(key: AsymmetricKeyObject): PrivateKeyMaterial {
   const p = key.privateKey;
   if (p === undefined) throw new StatusWordError(SW.REFERENCE_DATA_NOT_USABLE, `key ${hexRef(key.ref)} (${key.label}) holds no key pair`);
   if (key.type === 'rsa') return { type: 'rsa', pkcs8: p };
-  return { type: 'ec', curve: key.curve as EcCurveName, d: p };
+  const pub = keyPublicInfo(key);
+  return { type: 'ec', curve: key.curve as EcCurveName, d: p, ...(pub.type === 'ec' ? { point: pub.point } : {}) };
 }
 
 /** Security facts for a key's conditions: PIN and KEY references resolve from the key's DF. */
@@ -176,7 +188,11 @@ function pinRefs(c: Condition, out: number[] = []): number[] {
   return out;
 }
 
-/** True when `c` holds for `df`'s key on this channel (or the personalizer may do everything). */
+/**
+ * True when `c` holds for `df`'s key on this channel (or the personalizer may do everything).
+ *
+ * @example keyConditionHolds(ctx, loc.df, loc.key.generate)
+ */
 export function keyConditionHolds(ctx: CommandContext, df: DedicatedFile, c: Condition): boolean {
   if (ctx.lifeCycle === 'personalization' && ctx.channel.persoAuthenticated) return true;
   return satisfies(c, factsFor(ctx, df));
@@ -198,6 +214,8 @@ export function useKey(ctx: CommandContext, from: DedicatedFile, ref: number, us
 /**
  * The checks of {@link useKey} without consuming anything (MSE:SET checks the reference and usage
  * only; commands call this before validating their input so an unauthorized caller learns nothing).
+ *
+ * @example const loc = authorizeKey(ctx, ctx.channel.df, 0x01, 'sign'); // 6A88 / 6984 / 6985 / 6982
  */
 export function authorizeKey(ctx: CommandContext, from: DedicatedFile, ref: number, usage: AsymmetricKeyUsage): KeyLocation {
   const loc = findAsymmetricKey(from, ref);
@@ -213,6 +231,8 @@ export function authorizeKey(ctx: CommandContext, from: DedicatedFile, ref: numb
 /**
  * After {@link authorizeKey}, right before the private operation: drops the PIN verifications a
  * "PIN always" key consumes and counts the use.
+ *
+ * @example consumeKeyUse(ctx, loc); return ecdsaSignHash(curve, d, input);
  */
 export function consumeKeyUse(ctx: CommandContext, loc: KeyLocation): void {
   const { key, df } = loc;

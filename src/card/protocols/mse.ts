@@ -74,7 +74,11 @@ const ALGORITHMS: ReadonlyMap<number, { readonly key: 'rsa' | 'ec'; readonly tem
 /** P2 (the CRT tag) of each template. */
 export const TEMPLATE_TAG: Readonly<Record<KeyTemplate, number>> = Object.freeze({ dst: 0xb6, ct: 0xb8, at: 0xa4 });
 
-/** The usage a key needs for each template (CT: by the key's type). */
+/**
+ * The usage a key needs for each template (CT: by the key's type).
+ *
+ * @example templateUsage('ct', 'ec') // 'key-agreement'
+ */
 export function templateUsage(template: KeyTemplate, keyType: 'rsa' | 'ec'): AsymmetricKeyUsage {
   if (template === 'dst') return 'sign';
   if (template === 'at') return 'authenticate';
@@ -84,6 +88,8 @@ export function templateUsage(template: KeyTemplate, keyType: 'rsa' | 'ec'): Asy
 /**
  * The algorithm a key uses for a template: `requested` (DO 80) when it fits the key, else the
  * default (module comment); `undefined` when the request does not fit.
+ *
+ * @example algorithmFor(rsaKey, 'dst', undefined) // 0x12 (PKCS#1 v1.5 over a hash)
  */
 export function algorithmFor(key: AsymmetricKeyObject, template: KeyTemplate, requested: number | undefined): number | undefined {
   let alg = requested;
@@ -128,7 +134,11 @@ export function keySecurityEnvironment(channel: Channel): KeySecurityEnvironment
 
 const CA_PREFIX = oidToBytes(CA_OID.CA);
 
-/** The DO 80 of an MSE:Set AT names a Chip Authentication protocol (then it is not the key store's). */
+/**
+ * The DO 80 of an MSE:Set AT names a Chip Authentication protocol (then it is not the key store's).
+ *
+ * @example namesChipAuthentication(parseCommandApdu(hexToBytes('002241A40C800A04007F00070202030202'))) // true
+ */
 export function namesChipAuthentication(cmd: CommandApdu): boolean {
   try {
     const oid = parseTlvList(cmd.data).find((d) => d.tag === 0x80)?.value;

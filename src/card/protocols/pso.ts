@@ -57,6 +57,8 @@ function bad(detail: string): StatusWordError {
 /**
  * Checks a signature input against the algorithm (before the private key is touched) and
  * returns what to sign. `client`: INTERNAL AUTHENTICATE with algorithm 02 signs raw data.
+ *
+ * @example signatureInput(ALGORITHM.RSA_PKCS1_HASH, sha256) // the DigestInfo of the hash
  */
 export function signatureInput(algorithm: number, data: Uint8Array, client = false): Uint8Array {
   switch (algorithm) {
@@ -78,7 +80,11 @@ export function signatureInput(algorithm: number, data: Uint8Array, client = fal
   }
 }
 
-/** The private operation of a signing algorithm on a checked input; PSS draws its salt from the card RNG. */
+/**
+ * The private operation of a signing algorithm on a checked input; PSS draws its salt from the card RNG.
+ *
+ * @example computeSignature(ctx, ALGORITHM.ECDSA, material, hash) // r ‖ s
+ */
 export function computeSignature(ctx: CommandContext, algorithm: number, m: PrivateKeyMaterial, input: Uint8Array): Uint8Array {
   try {
     if (m.type === 'ec') return ecdsaSignHash(m.curve, m.d, input);
@@ -113,7 +119,7 @@ function decipher(cmd: CommandApdu, ctx: CommandContext): Uint8Array {
   const material = privateMaterial(loc.key);
   consumeKeyUse(ctx, loc);
   try {
-    if (material.type === 'ec') return ecdhSharedSecret(material.curve, material.d, cryptogram);
+    if (material.type === 'ec') return ecdhSharedSecret(material.curve, material.d, cryptogram, material.point);
     return rsaOaepDecrypt(material.pkcs8, ct.algorithm === ALGORITHM.RSA_OAEP_SHA1 ? 'sha1' : 'sha256', cryptogram);
   } catch (e) {
     if (e instanceof AsymmetricCryptoError) throw bad(e.message);

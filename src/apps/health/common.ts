@@ -1,0 +1,480 @@
+/**
+ * What the signed applications of the multi-application card share — health insurance, driving
+ * licence, finances and e-services: a file layout entry, the record templates (BER-TLV inside a
+ * record), the PACE gate, reading whole files (transparent or all records) and passive
+ * authentication over them.
+ *
+ * It lives in the health application's folder because that application came first; the others
+ * import it from here (it belongs in `src/apps/` once that folder has a home for shared code).
+ *
+ * Signed storage: every application keeps an EF.SOD (`lds/sod.ts`, an LDSSecurityObject in CMS
+ * SignedData) over its data files, numbered like data groups. The bytes hashed for a record EF
+ * are its records as stored, concatenated in record order — every record is one BER-TLV object
+ * (or the one byte 00 of an empty slot), so the concatenation is unambiguous and is exactly what
+ * a reader gets back by reading records 1, 2, … until 6A83.
+ *
+ * @example
+ * const bytes = recordFileBytes([r1, r2]);               // what EF.SOD hashes
+ * const data = await readAppFile(sm, spec, 0xdf);         // what a reader gets back
+ */
+import { SW, StatusWordError } from '../../apdu/status.js';
+import type { CommandApdu } from '../../apdu/command.js';
+import { encodeCommandApdu } from '../../apdu/command.js';
+import { parseResponseApdu } from '../../apdu/response.js';
+import { INS } from '../../apdu/ins.js';
+import { bytesToHex, concatBytes, equalBytes, readUintBE } from '../../bytes/index.js';
+import type { CommandContext } from '../../card/context.js';
+import { defineInsTable, type AccessTarget, type CommandHandler, type InsTable } from '../../card/dispatch.js';
+import type { FileNode } from '../../card/fs/file.js';
+import { OS_COMMANDS } from '../../card/commands/index.js';
+import { pacePasswordInForce } from '../../card/protocols/pace.js';
+import { formatCondition, type AccessRules } from '../../card/security/access.js';
+import { encodeTag, encodeTlv, parseTlv, parseTlvList, TlvError, type Tlv } from '../../tlv/ber.js';
+import { verifySod, type FileCheck, type PassiveAuthReport } from '../../lds/passive-auth.js';
+import type { Transport } from '../../transport/types.js';
+import { ReadRefused, readFileBySfi } from '../identity/reader.js';
+
+// --- layout ------------------------------------------------------------------------------------------
+
+/** One file of an application's layout: what the README table shows and what install creates. */
+export interface AppFileSpec {
+  /** 'EF.INSURANCE', 'DG1', 'EF.SOD' … */
+  readonly name: string;
+  readonly fid: number;
+  readonly sfi: number;
+  readonly structure: 'transparent' | 'linear-variable';
+  /** Record EFs: the longest record (≤ 255, what the card image and the FCP allow). */
+  readonly recordSize?: number;
+  /** Record EFs: how many records (slots) the EF holds. */
+  readonly maxRecords?: number;
+  readonly rules: AccessRules;
+  /**
+   * Every command on the file needs a PACE session on the channel (any password; Chip
+   * Authentication after PACE keeps it), beyond `rules` — what an access rule cannot say yet
+   * (see {@link paceGatedCommands}).
+   */
+  readonly pace: boolean;
+  /** To be kept encrypted at rest (AES-GCM under the card's storage key), issue 4. */
+  readonly encrypted: boolean;
+  /** Its number in the application's EF.SOD (undefined for EF.SOD itself). */
+  readonly dataGroup?: number;
+}
+
+/** One row of a layout as Markdown (for the README). */
+export function layoutMarkdown(files: readonly AppFileSpec[]): string {
+  const h = (n: number, w: number): string => n.toString(16).toUpperCase().padStart(w, '0');
+  const rows = files.map((f) => {
+    const ops = Object.entries(f.rules)
+      .map(([op, c]) => `${op} ${formatCondition(c!)}${f.pace ? ' + PACE' : ''}`)
+      .join('; ');
+    const structure = f.structure === 'transparent' ? 'transparent' : `linear variable, ${f.maxRecords} × ≤ ${f.recordSize} B`;
+    return `| ${f.name} | ${h(f.fid, 4)} | ${h(f.sfi, 2)} | ${structure} | ${ops} | ${f.encrypted ? 'yes' : 'no'} |`;
+  });
+  return ['| file | FID | SFI | structure | access | encrypted |', '|---|---|---|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+// --- data errors -------------------------------------------------------------------------------------
+
+/** Data that does not fit its format (encoding) or does not decode; the message names the field. */
+export class AppDataError extends Error {
+  override readonly name = 'AppDataError';
+}
+
+// --- record templates ----------------------------------------------------------------------------------
+
+/** How one element of a record template is stored. */
+export type FieldKind =
+  /** UTF-8 text, 1..max bytes. */
+  | { readonly kind: 'text' }
+  /** A calendar date YYYY-MM-DD stored as the 8 digits YYYYMMDD (as DG11/DG12 store dates). */
+  | { readonly kind: 'date' }
+  /** One byte naming one of `values` (1 = the first). */
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  /** An unsigned integer of `length` bytes. */
+  | { readonly kind: 'uint'; readonly length: 1 | 2 };
+
+export interface FieldSpec<K extends string> {
+  readonly key: K;
+  readonly tag: number;
+  readonly type: FieldKind;
+  readonly optional?: boolean;
+}
+
+/** The empty-slot record: one byte 00 (ISO/IEC 7816-4 §6.3: 00 is padding, never a tag). */
+export const EMPTY_RECORD: Uint8Array = Object.freeze(new Uint8Array([0x00])) as Uint8Array;
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** A real calendar date (1900–9999), as the holder model writes dates. */
+function isDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (m === null) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return y >= 1900 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+function encodeField<K extends string>(spec: FieldSpec<K>, value: unknown, what: string): Uint8Array {
+  const where = `${what} ${spec.key}`;
+  switch (spec.type.kind) {
+    case 'text': {
+      if (typeof value !== 'string' || value.length === 0) throw new AppDataError(`${where}: expected non-empty text`);
+      return encodeTlv(spec.tag, utf8Encoder.encode(value));
+    }
+    case 'date': {
+      if (typeof value !== 'string' || !isDate(value)) throw new AppDataError(`${where}: expected a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+      return encodeTlv(spec.tag, utf8Encoder.encode(value.replace(/-/g, '')));
+    }
+    case 'enum': {
+      const i = spec.type.values.indexOf(value as string);
+      if (i < 0) throw new AppDataError(`${where}: expected one of ${spec.type.values.join(', ')}, got ${JSON.stringify(value)}`);
+      return encodeTlv(spec.tag, new Uint8Array([i + 1]));
+    }
+    case 'uint': {
+      const max = spec.type.length === 1 ? 0xff : 0xffff;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new AppDataError(`${where}: expected 0..${max}, got ${String(value)}`);
+      return encodeTlv(spec.tag, spec.type.length === 1 ? new Uint8Array([value]) : new Uint8Array([value >>> 8, value & 0xff]));
+    }
+  }
+}
+
+function decodeField<K extends string>(spec: FieldSpec<K>, t: Tlv, what: string): string | number {
+  const where = `${what} ${spec.key} (${bytesToHex(encodeTag(spec.tag))})`;
+  switch (spec.type.kind) {
+    case 'text': {
+      if (t.value.length === 0) throw new AppDataError(`${where}: empty`);
+      try {
+        return utf8Decoder.decode(t.value);
+      } catch {
+        throw new AppDataError(`${where}: not valid UTF-8`);
+      }
+    }
+    case 'date': {
+      const s = String.fromCharCode(...t.value);
+      const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
+      if (!/^\d{8}$/.test(s) || !isDate(iso)) throw new AppDataError(`${where}: expected the 8 digits of a date YYYYMMDD`);
+      return iso;
+    }
+    case 'enum': {
+      const v = t.value.length === 1 ? spec.type.values[t.value[0]! - 1] : undefined;
+      if (v === undefined) throw new AppDataError(`${where}: expected one byte 01..${spec.type.values.length.toString(16).padStart(2, '0')}`);
+      return v;
+    }
+    case 'uint': {
+      if (t.value.length !== spec.type.length) throw new AppDataError(`${where}: expected ${spec.type.length} byte(s), got ${t.value.length}`);
+      return readUintBE(t.value);
+    }
+  }
+}
+
+/**
+ * Encodes a record template `tag { field … }`: fields in `specs` order, optional ones only when
+ * present. Canonical, so `encodeTemplate(decodeTemplate(b)) === b` for what this wrote.
+ */
+export function encodeTemplate<K extends string>(tag: number, specs: readonly FieldSpec<K>[], value: Readonly<Partial<Record<K, unknown>>>, what: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const s of specs) {
+    const v = value[s.key];
+    if (v === undefined) {
+      if (s.optional === true) continue;
+      throw new AppDataError(`${what} ${s.key}: required`);
+    }
+    parts.push(encodeField(s, v, what));
+  }
+  return encodeTlv(tag, concatBytes(...parts));
+}
+
+/**
+ * Decodes a record template strictly: one BER-TLV object with tag `tag`, only the fields of
+ * `specs`, each at most once, the required ones present. Anything else is an {@link AppDataError}.
+ */
+export function decodeTemplate<K extends string>(bytes: Uint8Array, tag: number, specs: readonly FieldSpec<K>[], what: string): Partial<Record<K, string | number>> {
+  let t: Tlv;
+  try {
+    t = parseTlv(bytes);
+  } catch (e) {
+    if (e instanceof TlvError) throw new AppDataError(`${what}: not one BER-TLV object (${e.message})`);
+    throw e;
+  }
+  if (t.tag !== tag) throw new AppDataError(`${what}: template tag ${bytesToHex(encodeTag(t.tag))} is not ${bytesToHex(encodeTag(tag))}`);
+  if (t.children === undefined) throw new AppDataError(`${what}: the template is not constructed`);
+  const out: Partial<Record<K, string | number>> = {};
+  const seen = new Set<number>();
+  for (const c of t.children) {
+    const s = specs.find((x) => x.tag === c.tag);
+    if (s === undefined) throw new AppDataError(`${what}: unexpected data object ${bytesToHex(encodeTag(c.tag))}`);
+    if (seen.has(c.tag)) throw new AppDataError(`${what}: ${s.key} (${bytesToHex(encodeTag(c.tag))}) appears twice`);
+    seen.add(c.tag);
+    out[s.key] = decodeField(s, c, what);
+  }
+  for (const s of specs) if (s.optional !== true && out[s.key] === undefined) throw new AppDataError(`${what}: ${s.key} (${bytesToHex(encodeTag(s.tag))}) is missing`);
+  return out;
+}
+
+/** True for the one-byte empty slot record. */
+export function isEmptyRecord(r: Uint8Array): boolean {
+  return r.length === 1 && r[0] === 0x00;
+}
+
+/** Checks that every record fits the EF (1..recordSize bytes) before anything is written. */
+export function checkRecords(spec: AppFileSpec, records: readonly Uint8Array[]): void {
+  const size = spec.recordSize ?? 0;
+  const max = spec.maxRecords ?? 0;
+  if (records.length > max) throw new AppDataError(`${spec.name}: ${records.length} records, the EF holds ${max}`);
+  records.forEach((r, i) => {
+    if (r.length < 1 || r.length > size) {
+      throw new AppDataError(`${spec.name} record ${i + 1}: ${r.length} bytes, a record of this EF holds 1..${size} (shorten the longest text)`);
+    }
+  });
+}
+
+/** What EF.SOD hashes for a record EF: its records as stored, concatenated in record order. */
+export function recordFileBytes(records: readonly Uint8Array[]): Uint8Array {
+  return concatBytes(...records);
+}
+
+/** Splits the concatenation back into records (each a BER-TLV object or an empty slot). */
+export function splitRecords(bytes: Uint8Array, what: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    if (bytes[i] === 0x00) {
+      out.push(bytes.subarray(i, i + 1));
+      i++;
+      continue;
+    }
+    let list: Tlv[];
+    try {
+      list = parseTlvList(bytes.subarray(i, i + tlvSize(bytes, i, what)));
+    } catch (e) {
+      if (e instanceof TlvError) throw new AppDataError(`${what}: record at byte ${i} is not BER-TLV (${e.message})`);
+      throw e;
+    }
+    const raw = list[0]!.raw!;
+    out.push(bytes.subarray(i, i + raw.length));
+    i += raw.length;
+  }
+  return out;
+}
+
+function tlvSize(b: Uint8Array, at: number, what: string): number {
+  let i = at + 1;
+  if ((b[at]! & 0x1f) === 0x1f) {
+    while (i < b.length && (b[i]! & 0x80) !== 0) i++;
+    i++;
+  }
+  if (i >= b.length) throw new AppDataError(`${what}: record at byte ${at} ends in its header`);
+  const l0 = b[i]!;
+  if (l0 < 0x80) return i + 1 + l0 - at;
+  const n = l0 & 0x7f;
+  if (n === 0 || n > 3 || i + 1 + n > b.length) throw new AppDataError(`${what}: record at byte ${at} has a bad length`);
+  return i + 1 + n + readUintBE(b, i + 1, n) - at;
+}
+
+// --- the PACE gate -------------------------------------------------------------------------------------
+
+/**
+ * The OS's file commands with one more check: a file `gated` says needs PACE is refused (6982,
+ * security status not satisfied) unless the channel's secure messaging was started by PACE —
+ * with any password — and not replaced by anything but Chip Authentication after it
+ * (`pacePasswordInForce`). The check runs in `access`, after the OS resolved the file and before
+ * its life-cycle and access-rule checks, so a refused terminal learns nothing about the contents.
+ *
+ * Why: the access-rule grammar (ALWAYS, NEVER, PIN, KEY, SM, AND, OR) has no "PACE" condition:
+ * `SM` holds after BAC as well, and BAC (two-key 3DES keyed by the low-entropy MRZ) must not open
+ * the health and finance data. Until the card OS evaluates such a condition itself, the
+ * application adds it in its own INS table (STYLE principle 4: applications register handlers,
+ * they do not patch the OS).
+ *
+ * @example commands: paceGatedCommands((f) => f.kind === 'EF' && GATED.has(f.fid))
+ */
+export function paceGatedCommands(gated: (file: FileNode) => boolean): InsTable {
+  const entries: [number, CommandHandler][] = [];
+  for (const [k, h] of Object.entries(OS_COMMANDS)) {
+    if (h === undefined || h.access === undefined) continue;
+    const osAccess = h.access;
+    entries.push([
+      Number(k),
+      {
+        ...h,
+        access: (cmd: CommandApdu, ctx: CommandContext): AccessTarget | undefined => {
+          const t = osAccess(cmd, ctx);
+          if (t !== undefined && gated(t.file) && pacePasswordInForce(ctx.channel) === undefined && !persoChannel(ctx)) {
+            throw new StatusWordError(SW.SECURITY_STATUS_NOT_SATISFIED, `${t.op} needs a PACE session`);
+          }
+          return t;
+        },
+      },
+    ]);
+  }
+  return defineInsTable(...entries);
+}
+
+/** The personalizer (transport key, personalization state) passes every rule, this one too. */
+function persoChannel(ctx: CommandContext): boolean {
+  return ctx.lifeCycle === 'personalization' && ctx.channel.persoAuthenticated;
+}
+
+/** A gate predicate for the files of `layout` marked `pace` in the DF named `aid`. */
+export function gatedFiles(aid: Uint8Array, layout: readonly AppFileSpec[]): (file: FileNode) => boolean {
+  const fids = new Set(layout.filter((f) => f.pace).map((f) => f.fid));
+  return (file) => file.kind === 'EF' && fids.has(file.fid) && file.parent?.name !== undefined && equalBytes(file.parent.name, aid);
+}
+
+// --- reading -------------------------------------------------------------------------------------------
+
+async function send(t: Transport, apdu: Uint8Array): Promise<{ data: Uint8Array; sw: number }> {
+  return parseResponseApdu(await t.transmit(apdu));
+}
+
+/** SELECT an application by AID (P2 0C: no answer data); returns the status word. */
+export async function selectApplication(t: Transport, aid: Uint8Array): Promise<number> {
+  return (await send(t, encodeCommandApdu({ ins: INS.SELECT, p1: 0x04, p2: 0x0c, data: aid }))).sw;
+}
+
+/**
+ * Every record of the record EF with short identifier `sfi`: READ RECORD 1, 2, … (P2 = SFI, b3–b1
+ * 100) until 6A83. Any other status throws {@link ReadRefused} with it.
+ *
+ * @example const records = await readAllRecords(sm, 0x02);
+ */
+export async function readAllRecords(t: Transport, sfi: number, max = 254): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let n = 1; n <= max; n++) {
+    const r = await send(t, encodeCommandApdu({ ins: INS.READ_RECORDS, p1: n, p2: (sfi << 3) | 0x04, ne: 256 }));
+    if (r.sw === SW.RECORD_NOT_FOUND) break;
+    if (r.sw !== 0x9000) throw new ReadRefused(r.sw);
+    out.push(r.data.slice());
+  }
+  return out;
+}
+
+/**
+ * Reads one file of a layout whole: a transparent EF by SFI (its one BER-TLV object,
+ * `readFileBySfi`), a record EF as all its records. Refusals throw {@link ReadRefused}.
+ */
+export async function readAppFile(t: Transport, spec: AppFileSpec, chunk: number): Promise<{ bytes: Uint8Array; records?: Uint8Array[] }> {
+  if (spec.structure === 'transparent') return { bytes: await readFileBySfi(t, spec.sfi, chunk) };
+  const records = await readAllRecords(t, spec.sfi, spec.maxRecords ?? 254);
+  return { bytes: recordFileBytes(records), records };
+}
+
+/**
+ * Reads a transparent EF by file identifier (SELECT 00 A4 02 0C, then READ BINARY at offsets),
+ * as long as its BER-TLV object says. For EFs outside the SFI range.
+ */
+export async function readTransparentByFid(t: Transport, fid: number, chunk: number): Promise<Uint8Array> {
+  const sel = await send(t, encodeCommandApdu({ ins: INS.SELECT, p1: 0x02, p2: 0x0c, data: new Uint8Array([fid >>> 8, fid & 0xff]) }));
+  if (sel.sw !== 0x9000) throw new ReadRefused(sel.sw);
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  let total: number | undefined;
+  for (;;) {
+    const want = total === undefined ? chunk : Math.min(chunk, total - got);
+    if (want <= 0 || got > 0x7fff) break;
+    const r = await send(t, encodeCommandApdu({ ins: INS.READ_BINARY, p1: got >>> 8, p2: got & 0xff, ne: want }));
+    if (r.sw !== 0x9000 && r.sw !== 0x6282) throw new ReadRefused(r.sw);
+    if (r.data.length === 0) break;
+    parts.push(r.data);
+    got += r.data.length;
+    if (total === undefined) {
+      const head = concatBytes(...parts);
+      total = got >= 2 ? objectSize(head) : undefined;
+      if (total === undefined) break;
+    }
+    if (got >= total) break;
+  }
+  const all = concatBytes(...parts);
+  return total === undefined ? all : all.subarray(0, Math.min(all.length, total));
+}
+
+function objectSize(head: Uint8Array): number | undefined {
+  try {
+    return tlvSize(head, 0, 'EF');
+  } catch {
+    return undefined;
+  }
+}
+
+// --- results -------------------------------------------------------------------------------------------
+
+export type AppFileStatus = 'read' | 'refused' | 'absent' | 'error';
+
+/** One file a reader tried, with what passive authentication (or another check) said about it. */
+export interface AppFileRead {
+  readonly name: string;
+  readonly fid: number;
+  readonly status: AppFileStatus;
+  readonly sw?: number;
+  readonly length?: number;
+  /** valid / invalid / not-checked (never omitted for a file that was read). */
+  readonly verdict?: 'valid' | 'invalid' | 'not-checked';
+  readonly detail?: string;
+}
+
+/** Tries to read a file; a refusal becomes a log entry, not an exception. */
+export async function tryRead(
+  spec: { readonly name: string; readonly fid: number },
+  read: () => Promise<{ bytes: Uint8Array; records?: Uint8Array[] }>,
+  log: AppFileRead[],
+): Promise<{ bytes: Uint8Array; records?: Uint8Array[] } | undefined> {
+  try {
+    const r = await read();
+    log.push({ name: spec.name, fid: spec.fid, status: 'read', length: r.bytes.length });
+    return r;
+  } catch (e) {
+    if (!(e instanceof ReadRefused)) throw e;
+    const status: AppFileStatus = e.sw === SW.SECURITY_STATUS_NOT_SATISFIED ? 'refused' : e.sw === SW.FILE_NOT_FOUND ? 'absent' : 'error';
+    const detail = status === 'refused' ? 'security status not satisfied' : status === 'absent' ? 'not on this card' : e.message;
+    log.push({ name: spec.name, fid: spec.fid, status, sw: e.sw, detail });
+    return undefined;
+  }
+}
+
+/**
+ * Passive authentication of an application's files: `files` maps the EF.SOD number of each file
+ * read to its bytes as read; the report's file entries carry the layout's names ("EF.INSURANCE"
+ * rather than "DG1").
+ */
+export function verifyAppSod(
+  sod: Uint8Array | undefined,
+  files: ReadonlyMap<number, Uint8Array>,
+  layout: readonly AppFileSpec[],
+  cscas: readonly Uint8Array[],
+  now: Date,
+): PassiveAuthReport {
+  const report = verifySod(sod ?? new Uint8Array(0), files, cscas, now);
+  const name = (n: number): string => layout.find((f) => f.dataGroup === n)?.name ?? `file ${n}`;
+  return { ...report, files: report.files.map((f): FileCheck => ({ ...f, name: name(f.dataGroup) })) };
+}
+
+/** The verdict EF.SOD itself earns: structure, signature, chain and validity together. */
+export function sodVerdict(report: PassiveAuthReport): { verdict: 'valid' | 'invalid' | 'not-checked'; detail: string } {
+  const checks = [report.structure, report.signature, report.chain, report.validity];
+  const bad = checks.find((c) => c.verdict === 'invalid');
+  if (bad !== undefined) return { verdict: 'invalid', detail: bad.detail };
+  const open = checks.find((c) => c.verdict !== 'valid');
+  if (open !== undefined) return { verdict: 'not-checked', detail: open.detail };
+  return { verdict: 'valid', detail: `${report.signature.detail}; ${report.chain.detail}` };
+}
+
+/**
+ * The file log with each file's verdict merged in: EF.SOD gets its own (signature, chain,
+ * validity); a data file gets its hash comparison, lowered to what EF.SOD itself earns — a hash
+ * that matches an unsigned or unanchored EF.SOD vouches for nothing more. Another file's
+ * mismatch never changes a file's verdict.
+ */
+export function withVerdicts(log: readonly AppFileRead[], report: PassiveAuthReport | undefined, layout: readonly AppFileSpec[]): AppFileRead[] {
+  return log.map((f) => {
+    if (f.status !== 'read') return f;
+    if (report === undefined) return { ...f, verdict: 'not-checked', detail: 'no passive authentication' };
+    const sod = sodVerdict(report);
+    const spec = layout.find((s) => s.fid === f.fid);
+    if (spec?.dataGroup === undefined) return { ...f, verdict: sod.verdict, detail: sod.detail };
+    const check = report.files.find((c) => c.dataGroup === spec.dataGroup);
+    if (check === undefined) return { ...f, verdict: 'not-checked', detail: 'not covered by EF.SOD' };
+    if (check.verdict !== 'valid' || sod.verdict === 'valid') return { ...f, verdict: check.verdict, detail: check.detail };
+    return { ...f, verdict: sod.verdict, detail: `${check.detail}, but EF.SOD: ${sod.detail}` };
+  });
+}
