@@ -13,6 +13,7 @@ import { paceFigures } from './pace.js';
 import { pcscFigures } from './pcsc.js';
 import { replayFigures } from './replay.js';
 import { purseFigures } from './purse.js';
+import { asymmetricFigures } from './asymmetric.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -32,6 +33,7 @@ const figures: Figure[] = [
   ...(await smFigures(opts)),
   ...(await paceFigures(opts)),
   ...(await replayFigures(opts)),
+  ...(await asymmetricFigures(opts)),
   ...(await purseFigures(opts)),
   ...(await pcscFigures(opts)),
 ];

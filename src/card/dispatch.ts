@@ -29,6 +29,12 @@ export interface CommandHandler {
   readonly access?: (cmd: CommandApdu, ctx: CommandContext) => AccessTarget | undefined;
   /** Does the work. Runs only when `access` (if any) was satisfied. */
   readonly run: (cmd: CommandApdu, ctx: CommandContext, target: FileNode | undefined) => HandlerResult;
+  /**
+   * Whether this handler is meant for the command in the channel's state (e.g. an MSE:SET for its
+   * protocol). When present and false, the OS looks further — the card-level applet, then its own
+   * table — so an application's Chip Authentication does not hide PACE run inside it.
+   */
+  readonly when?: (cmd: CommandApdu, ctx: CommandContext) => boolean;
   /** Accepts command chaining (ISO/IEC 7816-4 §5.3.3); otherwise a chained CLA answers 6884. */
   readonly chaining?: boolean;
   /**

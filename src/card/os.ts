@@ -26,7 +26,7 @@ import { LCS, newDf, type DedicatedFile, type FileNode } from './fs/file.js';
 import { attach, dfByExactName, isWithin } from './fs/tree.js';
 import { NEVER } from './security/access.js';
 import { newKey } from './security/objects.js';
-import type { CommandHandler, HandlerResult, InsTable } from './dispatch.js';
+import type { CommandHandler, HandlerResult } from './dispatch.js';
 import { OS_COMMANDS } from './commands/index.js';
 
 /**
@@ -405,7 +405,7 @@ export class Card implements CardInternals {
     // repeat the previous command's class byte, so a proprietary CLA is accepted here too.
     if (cmd.ins === INS.GET_RESPONSE) return this.getResponse(cmd, channel, pending);
 
-    const handler = this.lookup(cmd, channel);
+    const handler = this.lookup(cmd, channel, ctx);
     if (handler === undefined) {
       channel.chain = null;
       throw new StatusWordError(
@@ -469,17 +469,17 @@ export class Card implements CardInternals {
    * interindustry classes: a proprietary class (b8 = 1) means a proprietary command (ISO/IEC
    * 7816-4 §5.4.1), e.g. GlobalPlatform's 80 E4 DELETE must never reach DELETE FILE.
    */
-  private lookup(cmd: CommandApdu, channel: Channel): CommandHandler | undefined {
-    const own: InsTable | undefined = channel.applet?.applet.commands;
-    const mine = own?.[cmd.ins];
-    if (mine !== undefined) return mine;
+  private lookup(cmd: CommandApdu, channel: Channel, ctx: CommandContext): CommandHandler | undefined {
+    const mine = channel.applet?.applet.commands?.[cmd.ins];
+    if (mine !== undefined && (mine.when === undefined || mine.when(cmd, ctx))) return mine;
     const cardLevel = this.appletByDf.get(this.state.mf);
-    if (cardLevel !== undefined && cardLevel !== channel.applet) {
-      const h = cardLevel.applet.commands?.[cmd.ins];
-      if (h !== undefined) return h;
-    }
-    return cmd.cla.kind === 'proprietary' ? undefined : OS_COMMANDS[cmd.ins];
+    const atCard = cardLevel !== undefined && cardLevel !== channel.applet ? cardLevel.applet.commands?.[cmd.ins] : undefined;
+    if (atCard !== undefined && (atCard.when === undefined || atCard.when(cmd, ctx))) return atCard;
+    const os = cmd.cla.kind === 'proprietary' ? undefined : OS_COMMANDS[cmd.ins];
+    // Nobody claims it: the nearest handler answers (with its own "not for me" status word).
+    return os ?? mine ?? atCard;
   }
+
 
   /**
    * Fits response data to Ne (ISO/IEC 7816-4 §5.1, §11.7.1): data beyond Ne — or any data when

@@ -92,6 +92,8 @@ export function routeIns(nameOrOptions: string | RouteOptions, ...routes: readon
   const anyAccess = routes.some((r) => r.handler.access !== undefined);
   const handler: CommandHandler = {
     name: opts.name,
+    // Meant when one of its routes is: otherwise the OS may look past this table.
+    when: (cmd: CommandApdu, ctx: CommandContext): boolean => routes.some((r) => r.when(cmd, ctx)),
     ...(stepChaining ? { stepChaining: true } : {}),
     ...(chaining ? { chaining: true } : {}),
     ...(personalization ? { personalization: true } : {}),

@@ -100,12 +100,13 @@ export function redactCommand(apdu: Uint8Array, counter: () => number): { templa
   return { template: { parts, literal: undefined }, secret: { name, value: apdu.slice(start, start + length) } };
 }
 
-/** The expected response: exact, or `XX{n}` for authentication cryptograms. */
+/** The expected response: exact, or `XX{n}` for authentication cryptograms and deciphered secrets. */
 function responsePattern(command: Uint8Array, response: Uint8Array): { data: BytePattern | undefined; sw: number } {
   const sw = (response[response.length - 2]! << 8) | response[response.length - 1]!;
   const data = response.subarray(0, response.length - 2);
   if (data.length === 0) return { data: undefined, sw };
-  if (command.length > 1 && SECRET_RESPONSE_INS.has(command[1]!)) {
+  const psoDecipher = command.length > 3 && command[1] === INS.PERFORM_SECURITY_OPERATION && command[2] === 0x80 && command[3] === 0x86;
+  if ((command.length > 1 && SECRET_RESPONSE_INS.has(command[1]!)) || psoDecipher) {
     return { data: { items: [{ kind: 'bytes', value: new Uint8Array(data.length), mask: new Uint8Array(data.length) }], text: `XX{${data.length}}` }, sw };
   }
   return { data: exactPattern(data.slice()), sw };

@@ -27,6 +27,15 @@ export function commandHasSecretData(cmd: Pick<CommandApdu, 'ins' | 'p1'>): bool
   return (cmd.ins === INS.PUT_DATA || cmd.ins === INS.PUT_DATA_ODD) && cmd.p1 === 0x01;
 }
 
+/**
+ * True when the card's answer must never be shown: GENERAL AUTHENTICATE (PACE nonces and keys)
+ * and PSO DECIPHER (P1-P2 8086: a deciphered secret, such as a session key or ECDH secret).
+ */
+export function responseIsSecret(cmd: Pick<CommandApdu, 'ins' | 'p1' | 'p2'>): boolean {
+  if (cmd.ins === INS.GENERAL_AUTHENTICATE || cmd.ins === INS.GENERAL_AUTHENTICATE_ODD) return true;
+  return cmd.ins === INS.PERFORM_SECURITY_OPERATION && cmd.p1 === 0x80 && cmd.p2 === 0x86;
+}
+
 /** The APDU as hex with secret data masked (what traces, logs and recordings print). */
 export function redactCommandHex(apdu: Uint8Array): string {
   let cmd: CommandApdu;
@@ -78,7 +87,7 @@ export class TracingTransport implements Transport {
     this.out(traceCommand(apdu));
     let secret = false;
     try {
-      secret = commandHasSecretData(parseCommandApdu(apdu)) && apdu[1] === INS.GENERAL_AUTHENTICATE;
+      secret = responseIsSecret(parseCommandApdu(apdu));
     } catch (e) {
       if (!(e instanceof StatusWordError)) throw e;
     }
