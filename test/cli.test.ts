@@ -273,8 +273,18 @@ describe('sim --stdio', () => {
 });
 
 describe('demo', () => {
-  it('exits 0 with a readable report and progress', async () => {
+  it('the main job: a qatar-id card personalized, read back over PACE, verified, in under 5 s', async () => {
+    const t0 = Date.now();
     const r = await cli(['demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('passive authentication: valid');
+    expect(r.stdout).toContain('personalizing it again is refused');
+    expect(r.stdout).toMatch(/the card verifies/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('exits 0 with a readable report and progress', async () => {
+    const r = await cli(['demo', '--filesystem']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Files on the card (4 created)');
     expect(r.stdout).toContain('Reads verified');
@@ -285,7 +295,7 @@ describe('demo', () => {
   });
 
   it('--json and --keep DIR: the kept card is operational and readable by send', async () => {
-    const r = await cli(['demo', '--json', '--keep', 'demo-out']);
+    const r = await cli(['demo', '--filesystem', '--json', '--keep', 'demo-out']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as { ok: boolean; cardPath: string; lifeCycle: { after: string } };

@@ -61,6 +61,7 @@ describe('shipped suites', () => {
       'card-os/chaining-get-response.vec',
       'card-os/file-management.vec',
       'card-os/apdu.vec',
+      'card-os/apdu-one-byte.vec',
       'card-os/personalization-lock.vec',
       'icao/bac-appendix-d.vec',
       'icao/bac-session.vec',

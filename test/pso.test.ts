@@ -351,11 +351,13 @@ describe('secrets and the card image', () => {
     expect(leaks(JSON.stringify(card.events), secrets)).toBe(false);
   });
 
-  it('the image keeps the keys in a clearly named section; a reloaded card signs the same', () => {
+  it('the image keeps the keys sealed in a clearly named section; a reloaded card signs the same', () => {
     const card = esignCard();
     const text = serializeCard(card);
-    const doc = JSON.parse(text) as { privateKeys: { protection: string; keys: { df: string; ref: number; value: string }[] }; mf: { children: { asymmetricKeys?: { ref: number; publicKey: string | null }[] }[] } };
-    expect(doc.privateKeys.protection).toBe('none');
+    const doc = JSON.parse(text) as { privateKeys: { protection: string; keys: { df: string; ref: number; sealed: string }[] }; mf: { children: { asymmetricKeys?: { ref: number; publicKey: string | null }[] }[] } };
+    expect(doc.privateKeys.protection).toBe('aes-256-gcm');
+    // Sealed under the card's storage key: no private key material anywhere in the image.
+    expect(leaks(text, [...rsaSecrets(RSA.pkcs8), ...ecSecrets(card)])).toBe(false);
     expect(doc.privateKeys.keys.map((k) => k.ref)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(doc.privateKeys.keys[0]!.df).toMatch(/^3F00\/7F00$/);
     const slots = doc.mf.children.find((c) => c.asymmetricKeys)!.asymmetricKeys!;
@@ -374,7 +376,7 @@ describe('secrets and the card image', () => {
 
   it('loading checks the private keys against the slots, naming the field and never the value', () => {
     const text = serializeCard(esignCard());
-    const fail = (mutate: (d: Record<string, unknown> & { privateKeys: { keys: { df: string; ref: number; value: string }[] } }) => void, field: RegExp): void => {
+    const fail = (mutate: (d: Record<string, unknown> & { privateKeys: { keys: { df: string; ref: number; sealed: string }[] } }) => void, field: RegExp): void => {
       const d = JSON.parse(text);
       mutate(d);
       let err: unknown;
@@ -387,11 +389,12 @@ describe('secrets and the card image', () => {
       expect((err as CardImageError).field).toMatch(field);
       expect(leaks((err as Error).message, [...rsaSecrets(RSA.pkcs8), P256[0]!.privateKey])).toBe(false);
     };
-    fail((d) => (d.privateKeys.keys[0]!.value = d.privateKeys.keys[1]!.value.slice(0, 64)), /^privateKeys\.keys\[0\]\.value$/);
-    fail((d) => (d.privateKeys.keys[2]!.value = d.privateKeys.keys[2]!.value.slice(0, -2)), /^privateKeys\.keys\[2\]\.value$/);
+    // A sealed key moved to another slot, or altered, does not open (bound to DF and reference).
+    fail((d) => (d.privateKeys.keys[0]!.sealed = d.privateKeys.keys[1]!.sealed), /^privateKeys\.keys\[0\]\.sealed$/);
+    fail((d) => (d.privateKeys.keys[2]!.sealed = d.privateKeys.keys[2]!.sealed.slice(0, -2) + '00'), /^privateKeys\.keys\[2\]\.sealed$/);
     fail((d) => d.privateKeys.keys.splice(1, 1), /asymmetricKeys\[1\]\.publicKey$/);
     fail((d) => d.privateKeys.keys.push({ ...d.privateKeys.keys[0]! }), /^privateKeys\.keys\[9\]\.ref$/);
-    fail((d) => d.privateKeys.keys.push({ df: '3F00/7F00', ref: 0x0a, value: '00' }), /^privateKeys\.keys\[9\]\.ref$/);
+    fail((d) => d.privateKeys.keys.push({ df: '3F00/7F00', ref: 0x0a, sealed: '00' }), /^privateKeys\.keys\[9\]\.ref$/);
     fail((d) => (d.privateKeys.keys[0]!.df = '3F00/7F01'), /^privateKeys\.keys\[0\]\.df$/);
     fail((d) => ((d.privateKeys as unknown as { protection: string }).protection = 'aes'), /^privateKeys\.protection$/);
     fail((d) => {

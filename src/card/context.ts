@@ -102,6 +102,11 @@ export class CommandContext implements SecurityFacts {
         }
       }
     }
+    // An encrypted file's content leaves the card only under secure messaging, whatever its
+    // rule says and whoever asks (issue: encrypted storage).
+    if (op === 'read' && file.kind === 'EF' && file.encrypted === true && this.channel.sm === null) {
+      throw new StatusWordError(SW.SECURITY_STATUS_NOT_SATISFIED, 'encrypted file: secure messaging required');
+    }
     if (this.card.state.lifeCycle === 'personalization' && this.channel.persoAuthenticated) return;
     this.scope = owningDf(file);
     if (!satisfies(ruleFor(file.rules, op), this)) {

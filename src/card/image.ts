@@ -39,14 +39,16 @@
  * belongs to a filled slot, and that it matches the slot's public key. Error messages name the
  * field, never a key value.
  */
+import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { bytesToHex, equalBytes, hexToBytes } from '../bytes/index.js';
+import { bytesToHex, concatBytes, equalBytes, hexToBytes } from '../bytes/index.js';
+import { SealError, seal, unseal } from '../crypto/seal.js';
 import { parseAtr } from '../atr/index.js';
 import { Card, type CardOptions } from './os.js';
 import type { AppletRecord, CardLifeCycle, CardState } from './state.js';
 import { CARD_LIFE_CYCLES } from './state.js';
-import { LCS, formatPath, type DataObject, type DedicatedFile, type FileNode } from './fs/file.js';
+import { LCS, formatPath, type DataObject, type DedicatedFile, type ElementaryFile, type FileNode, type RecordEf, type TransparentEf } from './fs/file.js';
 import { decodeAccessRules, encodeAccessRules, formatCondition, parseCondition, type AccessRules, type Condition } from './security/access.js';
 import { ASYMMETRIC_KEY_USAGES, type AsymmetricKeyObject, type AsymmetricKeyUsage, type KeyObject, type PinObject, type PinPadding } from './security/objects.js';
 import {
@@ -123,19 +125,68 @@ function asymmetricKeyJson(k: AsymmetricKeyObject): Json {
 }
 
 /** The unencrypted private-key section (issue 4 replaces `protection: none`); absent without keys. */
-function privateKeysJson(mf: DedicatedFile): Json | undefined {
+function privateKeysJson(mf: DedicatedFile, storageKey: Uint8Array): Json | undefined {
   const keys: Json[] = [];
   const walk = (df: DedicatedFile): void => {
     for (const k of df.asymmetricKeys ?? []) {
-      if (k.privateKey !== undefined) keys.push({ df: formatPath(df), ref: k.ref, value: hex(k.privateKey) });
+      if (k.privateKey !== undefined) {
+        const path = formatPath(df);
+        keys.push({ df: path, ref: k.ref, sealed: hex(seal(storageKey, privateKeyContext(path, k.ref), k.privateKey)) });
+      }
     }
     for (const c of df.children) if (c.kind === 'DF') walk(c);
   };
   walk(mf);
-  return keys.length === 0 ? undefined : { protection: 'none', keys };
+  return keys.length === 0 ? undefined : { protection: 'aes-256-gcm', keys };
 }
 
-function fileJson(f: FileNode): Json {
+const utf8 = new TextEncoder();
+
+/** Stand-in when nothing is sealed (never used to seal: {@link needsSealing} decides). */
+const NO_KEY = new Uint8Array(32);
+
+/** True when the card holds an encrypted file or a private key. */
+function needsSealing(df: DedicatedFile): boolean {
+  if ((df.asymmetricKeys ?? []).some((k) => k.privateKey !== undefined)) return true;
+  return df.children.some((c) => (c.kind === 'DF' ? needsSealing(c) : c.encrypted === true));
+}
+
+/**
+ * The card's storage key, drawn on first need from OpenSSL — never from the card RNG, which only
+ * protocols draw from (conformance replay order). Idempotent.
+ */
+function ensureStorageKey(state: CardState): Uint8Array {
+  if (state.storageKey === undefined) state.storageKey = new Uint8Array(randomBytes(32));
+  return state.storageKey;
+}
+
+/** What a sealed private key is bound to: its DF and reference. */
+function privateKeyContext(dfPath: string, ref: number): Uint8Array {
+  return utf8.encode(`chipwright private key ${dfPath} ${ref}`);
+}
+
+/** What a sealed file is bound to: its path and structure, so a blob cannot move to another file. */
+function fileContext(f: ElementaryFile): Uint8Array {
+  return utf8.encode(`chipwright file ${formatPath(f)} ${f.structure}`);
+}
+
+/** Records as one byte string: each record preceded by its length (records are ≤ 255 bytes). */
+function packRecords(records: readonly Uint8Array[]): Uint8Array {
+  return concatBytes(...records.flatMap((r) => [new Uint8Array([r.length]), r]));
+}
+
+function unpackRecords(packed: Uint8Array): Uint8Array[] | undefined {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < packed.length; ) {
+    const n = packed[i]!;
+    if (i + 1 + n > packed.length) return undefined;
+    out.push(packed.slice(i + 1, i + 1 + n));
+    i += 1 + n;
+  }
+  return out;
+}
+
+function fileJson(f: FileNode, storageKey: Uint8Array): Json {
   const base = { fid: f.fid.toString(16).toUpperCase().padStart(4, '0'), lcs: f.lcs, rules: rulesJson(f.rules, f.kind === 'DF') };
   if (f.kind === 'DF') {
     return {
@@ -146,11 +197,15 @@ function fileJson(f: FileNode): Json {
       keys: f.keys.map(keyJson),
       dataObjects: f.dataObjects.map((d) => ({ tag: d.tag.toString(16).toUpperCase(), value: hex(d.value) })),
       ...(f.asymmetricKeys !== undefined ? { asymmetricKeys: f.asymmetricKeys.map(asymmetricKeyJson) } : {}),
-      children: f.children.map(fileJson),
+      children: f.children.map((c) => fileJson(c, storageKey)),
     };
   }
+  // Encrypted files appear only sealed under the card's storage key (issue: encrypted storage).
+  const sealed = f.encrypted === true
+    ? { encrypted: true, sealed: hex(seal(storageKey, fileContext(f), f.structure === 'transparent' ? f.data : packRecords(f.records))) }
+    : undefined;
   if (f.structure === 'transparent') {
-    return { type: 'transparent', ...base, sfi: f.sfi ?? null, data: hex(f.data) };
+    return { type: 'transparent', ...base, sfi: f.sfi ?? null, ...(sealed ?? { data: hex(f.data) }) };
   }
   return {
     type: f.structure,
@@ -158,13 +213,14 @@ function fileJson(f: FileNode): Json {
     sfi: f.sfi ?? null,
     recordSize: f.recordSize,
     maxRecords: f.maxRecords,
-    records: f.records.map(hex),
+    ...(sealed ?? { records: f.records.map(hex) }),
   };
 }
 
 /** The image document of a card's non-volatile state. */
 export function cardImageJson(state: CardState): Json {
-  const privateKeys = privateKeysJson(state.mf);
+  const storageKey = needsSealing(state.mf) ? ensureStorageKey(state) : state.storageKey;
+  const privateKeys = privateKeysJson(state.mf, storageKey ?? NO_KEY);
   return {
     format: IMAGE_FORMAT,
     version: IMAGE_VERSION,
@@ -174,7 +230,8 @@ export function cardImageJson(state: CardState): Json {
     capacity: state.capacity,
     maxChannels: state.maxChannels,
     transportKey: keyJson(state.transportKey),
-    mf: fileJson(state.mf),
+    ...(storageKey === undefined ? {} : { keyStore: { storageKey: hex(storageKey) } }),
+    mf: fileJson(state.mf, storageKey ?? NO_KEY),
     applets: state.applets.map((a) => ({
       aid: hex(a.aid),
       type: a.type,
@@ -414,23 +471,34 @@ function dfAtPath(mf: DedicatedFile, path: string): DedicatedFile | undefined {
 }
 
 /** Reads the unencrypted private-key section and puts each key into its slot, checking both ways. */
-function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile): void {
+function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile, storageKey: Uint8Array): void {
   if (v !== undefined) {
     const o = r.obj(v, 'privateKeys');
     r.keys(o, 'privateKeys', ['protection', 'keys']);
-    r.oneOf(o.protection, 'privateKeys.protection', ['none'] as const);
+    const protection = r.oneOf(o.protection, 'privateKeys.protection', ['aes-256-gcm', 'none'] as const);
     r.arr(o.keys, 'privateKeys.keys').forEach((e, i) => {
       const f = `privateKeys.keys[${i}]`;
       const eo = r.obj(e, f);
-      r.keys(eo, f, ['df', 'ref', 'value']);
-      const df = dfAtPath(mf, r.str(eo.df, `${f}.df`));
+      r.keys(eo, f, ['df', 'ref', protection === 'none' ? 'value' : 'sealed']);
+      const dfPath = r.str(eo.df, `${f}.df`);
+      const df = dfAtPath(mf, dfPath);
       if (df === undefined) r.fail(`${f}.df`, 'no such DF on this card');
       const ref = r.int(eo.ref, `${f}.ref`, 0, 255);
       const key = df.asymmetricKeys?.find((k) => k.ref === ref);
       if (key === undefined) r.fail(`${f}.ref`, 'no asymmetric key with this reference in that DF');
       if (key.publicKey === undefined) r.fail(`${f}.ref`, 'the key slot is empty (publicKey null)');
       if (key.privateKey !== undefined) r.fail(`${f}.ref`, 'a second private key for the same slot');
-      const value = r.bytes(eo.value, `${f}.value`, 1, 8192);
+      let value: Uint8Array;
+      if (protection === 'none') {
+        value = r.bytes(eo.value, `${f}.value`, 1, 8192);
+      } else {
+        try {
+          value = unseal(storageKey, privateKeyContext(dfPath, ref), r.bytes(eo.sealed, `${f}.sealed`, 28, 8192 + 28));
+        } catch (err) {
+          if (err instanceof SealError) r.fail(`${f}.sealed`, err.message);
+          throw err;
+        }
+      }
       const pub = readPublicKey(r, key.publicKey, `${r.keyFields.get(df)}.publicKey`);
       let matches = false;
       try {
@@ -456,7 +524,18 @@ function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile): voi
 
 const FILE_TYPES = ['DF', 'transparent', 'linear-fixed', 'linear-variable', 'cyclic'] as const;
 
-function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | null): FileNode {
+/** Opens an encrypted file's sealed content, naming the field when it does not open. */
+function readSealed(r: Reader, o: { [k: string]: Json }, field: string, ef: ElementaryFile, storageKey: Uint8Array): Uint8Array {
+  if (o.encrypted !== true) r.fail(`${field}.encrypted`, 'expected true next to "sealed"');
+  try {
+    return unseal(storageKey, fileContext(ef), r.bytes(o.sealed, `${field}.sealed`, 28));
+  } catch (e) {
+    if (e instanceof SealError) r.fail(`${field}.sealed`, e.message);
+    throw e;
+  }
+}
+
+function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | null, storageKey: Uint8Array): FileNode {
   const o = r.obj(v, field);
   const type = r.oneOf(o.type, `${field}.type`, FILE_TYPES);
   const fid = r.hexInt(o.fid, `${field}.fid`, 0xffff);
@@ -494,7 +573,7 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
     const seen = new Set<number>();
     const sfis = new Set<number>();
     r.arr(o.children, `${field}.children`).forEach((c, i) => {
-      const child = readFile(r, c, `${field}.children[${i}]`, df);
+      const child = readFile(r, c, `${field}.children[${i}]`, df, storageKey);
       if (seen.has(child.fid) || child.fid === fid) r.fail(`${field}.children[${i}].fid`, 'duplicate FID');
       seen.add(child.fid);
       if (child.kind === 'EF' && child.sfi !== undefined) {
@@ -506,18 +585,37 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
     return df;
   }
   const sfi = o.sfi === null || o.sfi === undefined ? undefined : r.int(o.sfi, `${field}.sfi`, 1, 30);
+  const encrypted = o.sealed !== undefined;
   if (type === 'transparent') {
-    r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'sfi', 'data']);
-    return { kind: 'EF', structure: 'transparent', fid, lcs, rules, parent, sfi, data: r.bytes(o.data, `${field}.data`, 0, 0x8000) };
+    r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'sfi', ...(encrypted ? ['encrypted', 'sealed'] : ['data'])]);
+    const ef: TransparentEf = { kind: 'EF', structure: 'transparent', fid, lcs, rules, parent, sfi, data: new Uint8Array(0) };
+    if (encrypted) {
+      ef.encrypted = true;
+      ef.data = readSealed(r, o, field, ef, storageKey);
+      if (ef.data.length > 0x8000) r.fail(`${field}.sealed`, 'more than 32768 bytes');
+    } else {
+      ef.data = r.bytes(o.data, `${field}.data`, 0, 0x8000);
+    }
+    return ef;
   }
-  r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'sfi', 'recordSize', 'maxRecords', 'records']);
+  r.keys(o, field, ['type', 'fid', 'lcs', 'rules', 'sfi', 'recordSize', 'maxRecords', ...(encrypted ? ['encrypted', 'sealed'] : ['records'])]);
   const recordSize = r.int(o.recordSize, `${field}.recordSize`, 1, 255);
   const maxRecords = r.int(o.maxRecords, `${field}.maxRecords`, 1, 254);
-  const records = r.arr(o.records, `${field}.records`).map((x, i) =>
-    r.bytes(x, `${field}.records[${i}]`, type === 'linear-variable' ? 1 : recordSize, recordSize),
-  );
-  if (records.length > maxRecords) r.fail(`${field}.records`, `more than maxRecords (${maxRecords})`);
-  return { kind: 'EF', structure: type, fid, lcs, rules, parent, sfi, recordSize, maxRecords, records };
+  const ef: RecordEf = { kind: 'EF', structure: type, fid, lcs, rules, parent, sfi, recordSize, maxRecords, records: [] };
+  const minLength = type === 'linear-variable' ? 1 : recordSize;
+  if (encrypted) {
+    ef.encrypted = true;
+    const records = unpackRecords(readSealed(r, o, field, ef, storageKey));
+    if (records === undefined) return r.fail(`${field}.sealed`, 'sealed records are not length-prefixed records');
+    records.forEach((rec, i) => {
+      if (rec.length < minLength || rec.length > recordSize) r.fail(`${field}.sealed`, `record ${i + 1} has ${rec.length} bytes, expected ${minLength}..${recordSize}`);
+    });
+    ef.records = records;
+  } else {
+    ef.records = r.arr(o.records, `${field}.records`).map((x, i) => r.bytes(x, `${field}.records[${i}]`, minLength, recordSize));
+  }
+  if (ef.records.length > maxRecords) r.fail(`${field}.${encrypted ? 'sealed' : 'records'}`, `more than maxRecords (${maxRecords})`);
+  return ef;
 }
 
 /** The ATR must parse, as `createCard` requires of a caller's ATR (GET DATA 5F52 decodes it). */
@@ -546,11 +644,19 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
   if (o.version !== IMAGE_VERSION) {
     r.fail('version', `this chipwright reads version ${IMAGE_VERSION}, the image is version ${JSON.stringify(o.version)}`);
   }
-  r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'mf', 'applets', 'privateKeys']);
-  const root = readFile(r, o.mf as Json, 'mf', null);
+  r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'keyStore', 'mf', 'applets', 'privateKeys']);
+  // The protected key store: present when the image holds sealed content (without it, a sealed
+  // file fails to open, naming the field).
+  let storageKey: Uint8Array | undefined;
+  if (o.keyStore !== undefined) {
+    const ks = r.obj(o.keyStore, 'keyStore');
+    r.keys(ks, 'keyStore', ['storageKey']);
+    storageKey = r.bytes(ks.storageKey, 'keyStore.storageKey', 32, 32);
+  }
+  const root = readFile(r, o.mf as Json, 'mf', null, storageKey ?? NO_KEY);
   if (root.kind !== 'DF' || root.fid !== 0x3f00) return r.fail('mf', 'must be a DF with FID 3F00');
   const mf: DedicatedFile = root;
-  readPrivateKeys(r, o.privateKeys, mf);
+  readPrivateKeys(r, o.privateKeys, mf, storageKey ?? NO_KEY);
   // DF names select applications card-wide (ISO/IEC 7816-4 §7.1.1): a repeated one is unreachable.
   const named: { name: Uint8Array; field: string }[] = [];
   const walk = (df: DedicatedFile, field: string): void => {
@@ -582,6 +688,7 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
     capacity: r.int(o.capacity, 'capacity', 1024, 64 << 20),
     maxChannels: r.int(o.maxChannels, 'maxChannels', 1, 20),
     transportKey: readKey(r, o.transportKey as Json, 'transportKey'),
+    storageKey,
     mf,
     applets,
   };

@@ -51,6 +51,8 @@ export interface CardOptions {
   readonly applets?: readonly AppletFactory[];
   /** Receives internal errors and power losses (never secrets). Default: none. */
   readonly onEvent?: (e: CardEvent) => void;
+  /** AES-256 storage key sealing encrypted files in the image (default: drawn when first needed). */
+  readonly storageKey?: Uint8Array;
   /** Chip serial number (default: 8 random bytes). */
   readonly serial?: Uint8Array;
 }
@@ -548,6 +550,7 @@ export function createCard(opts: CardOptions = {}): Card {
     serial: opts.serial?.slice() ?? rng.bytes(8),
     atr: opts.atr ? checkedAtr(opts.atr) : atrFor(maxChannels),
     lifeCycle: 'personalization',
+    storageKey: opts.storageKey?.slice(),
     transportKey: newKey({
       ref: 0,
       algorithm,

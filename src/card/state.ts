@@ -29,6 +29,13 @@ export interface CardState {
   serial: Uint8Array;
   atr: Uint8Array;
   lifeCycle: CardLifeCycle;
+  /**
+   * The card-unique AES-256 storage key of the protected key store, sealing encrypted files (and
+   * private keys) in the card image. Never leaves the card through any command. Created when the
+   * card first has something to seal (a chip gets it at manufacture; a simulated card lazily, so
+   * images without sealed content stay as they were).
+   */
+  storageKey: Uint8Array | undefined;
   /** Key used with EXTERNAL AUTHENTICATE P2=00 during personalization (never after). */
   transportKey: KeyObject;
   mf: DedicatedFile;

@@ -22,6 +22,11 @@ import { registerScriptRun } from './commands/script-run.js';
 import { registerReaders } from './commands/readers.js';
 import { registerConformanceCommands } from './commands/replay.js';
 import { registerPurse } from './commands/purse.js';
+import { registerPerso } from './commands/perso.js';
+import { registerPrepare } from './commands/prepare.js';
+import { registerPki } from './commands/pki.js';
+import { registerBatch } from './commands/batch.js';
+import { registerRead } from './commands/read.js';
 
 /** The package version, from the package.json above this module (src/ or dist/src/). */
 function packageVersion(): string {
@@ -62,6 +67,11 @@ export function buildProgram(cli: CliContext): Command {
   registerReaders(program, cli);
   registerConformanceCommands(program, cli);
   registerPurse(program, cli);
+  registerPki(program, cli);
+  registerPrepare(program, cli);
+  registerPerso(program, cli);
+  registerBatch(program, cli);
+  registerRead(program, cli);
   const script = program.command('script').description('APDU scripts (apdu/README.md)');
   registerScriptRun(script, cli);
   return program;

@@ -43,9 +43,11 @@ export type CardSpec =
 /**
  * Capabilities a file may require. The ATR decides the first three when it carries card
  * capabilities (ISO/IEC 7816-4 §12.1.1.9); the others are declarations a run can exclude
- * (`--without`), since no standard object announces them.
+ * (`--without`), since no standard object announces them. `one-byte-command` is the path's, not
+ * the card's: a 1-byte command APDU (malformed, ISO/IEC 7816-3 §12.1.3) reaches the card as is —
+ * not through vsmartcard's vpcd, whose 1-byte frames are power controls (exclude it there).
  */
-export const CAPABILITIES = ['extended-length', 'chaining', 'logical-channels', 'personalization', 'bac', 'pace'] as const;
+export const CAPABILITIES = ['extended-length', 'chaining', 'logical-channels', 'personalization', 'bac', 'pace', 'one-byte-command'] as const;
 export type CapabilityName = (typeof CAPABILITIES)[number];
 
 export interface Capability {

@@ -84,7 +84,7 @@ export interface ApplicationSpec {
 
 export type PinValueSpec = 'generated' | { readonly holder: string; readonly last: number | undefined };
 
-export interface PinSpec {
+export interface ProfilePinSpec {
   readonly name: string;
   readonly ref: number;
   /** Application whose DF holds it; undefined = the MF. */
@@ -124,7 +124,7 @@ export interface Profile {
     readonly secureMessaging: boolean;
     readonly apdu: 'auto' | 'extended' | 'short';
   };
-  readonly pins: readonly PinSpec[];
+  readonly pins: readonly ProfilePinSpec[];
   readonly keys: readonly SecretKeySpec[];
   readonly applications: readonly ApplicationSpec[];
   readonly finalState: 'operational' | 'personalization';
@@ -293,7 +293,6 @@ class Collector {
   }
 }
 
-const CONTENT_KEYS = new Set(['encoder', 'from', 'optional']);
 const byte = (h: string): number => parseInt(h, 16);
 
 function rulesOf(c: Collector, path: Segment[], raw: Record<string, string> | undefined, isDf: boolean): AccessRules | undefined {
@@ -372,11 +371,10 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
       if (f.content !== undefined) {
         const { encoder, from, optional, ...args } = f.content;
         const enc = getEncoder(encoder);
-        if (enc === undefined) c.add([...fp, 'content', 'encoder'], `unknown encoder "${encoder}"`, 'see `chipwright prepare --encoders` for the list');
+        if (enc === undefined) c.add([...fp, 'content', 'encoder'], `unknown encoder "${encoder}"`, 'see `chipwright encoders` for the list');
         content = { encoder, from: from ?? [], optional: optional ?? false, args };
         const problem = enc?.check?.(content, { type, records: f.records });
         if (problem !== undefined) c.add([...fp, 'content', ...(problem.key !== undefined ? [problem.key] : [])], problem.message, problem.hint);
-        for (const k of Object.keys(args)) if (CONTENT_KEYS.has(k)) continue;
       }
       return {
         name: f.name,
@@ -405,6 +403,7 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
         numbers.set(n, fname);
         covers.set(fname, n);
       }
+      if (covers.size < 2) c.add([...sp, 'covers'], `covers ${covers.size} file, an LDS security object needs at least 2`, 'ICAO 9303-10 §4.6.2.2');
       return { file: s.file, type: s.type, covers, signer: s.signer, hash: s.hash ?? 'SHA-256' };
     });
     const keyPairs: KeyPairSpec[] = (a.keyPairs ?? []).map((k, j) => {
@@ -457,7 +456,7 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
   const pinNames = new Set(pinsRaw.map((x) => x.name));
   const scoped = (x: { ref: string; application?: string }): string => `${x.application ?? 'MF'}/${x.ref.toUpperCase()}`;
   uniqueBy(c, pinsRaw, ['pins'], 'ref', scoped, 'PIN reference');
-  const pins: PinSpec[] = pinsRaw.map((x, i) => {
+  const pins: ProfilePinSpec[] = pinsRaw.map((x, i) => {
     const pp: Segment[] = ['pins', i];
     const ref = byte(x.ref);
     if (x.application !== undefined && !appNames.has(x.application)) c.add([...pp, 'application'], `no application "${x.application}"`);

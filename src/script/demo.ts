@@ -9,8 +9,8 @@
  * secrets), and no report or trace shows them.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { bytesToHex } from '../bytes/index.js';
+import { dirname, join } from 'node:path';
+import { bytesToHex, hexToBytes } from '../bytes/index.js';
 import { INS, insName } from '../apdu/ins.js';
 import { createCard, DEFAULT_TRANSPORT_KEY, type Card } from '../card/os.js';
 import { saveCardImage } from '../card/image.js';
@@ -20,7 +20,16 @@ import { ACCESS_OPS, formatCondition, type AccessOp } from '../card/security/acc
 import { InProcessTransport } from '../transport/in-process.js';
 import { TracingTransport } from '../transport/trace.js';
 import type { Transport } from '../transport/types.js';
-import { loadShippedScript } from './shipped.js';
+import { loadShippedScript, shippedScriptPath } from './shipped.js';
+import { loadHolder } from '../holder/validate.js';
+import { createTestPki } from '../lds/pki.js';
+import { readIdentity } from '../apps/identity/reader.js';
+import { loadProfile } from '../perso/profile.js';
+import { createBlankCard, profileTransportKey } from '../perso/applications.js';
+import { prepareCard } from '../perso/prepare.js';
+import { buildPlan } from '../perso/plan.js';
+import { personalize, PersoError, type PersoProgress } from '../perso/runner.js';
+import { createTestCardIssuer } from '../perso/signers.js';
 import { runApduScript, type ScriptRun, type StepResult } from './runner.js';
 
 export const DEMO_SCRIPT = 'filesystem-demo.apdu';
@@ -230,5 +239,140 @@ export function formatDemoReport(r: DemoReport): string[] {
       ? `All ${total} steps passed.`
       : `${r.run.passed} of ${total} steps passed, ${r.run.failed} failed${r.run.skipped > 0 ? `, ${r.run.skipped} not run` : ''}.`,
   );
+  return lines;
+}
+
+// --- the main job: a full multi-application card -------------------------------------------------
+
+/** Absolute path of `profiles/<name>` in this installation (searched upwards like `apdu/`). */
+export function shippedProfilePath(name: string): string {
+  const apdu = shippedScriptPath(DEMO_SCRIPT);
+  return join(dirname(dirname(apdu)), 'profiles', name);
+}
+
+/** Demo-only operator keys (public test values, like the transport test key). */
+export function demoOperatorKeys(): Map<string, Uint8Array> {
+  return new Map([
+    ['purse-load', hexToBytes('2B7E151628AED2A6ABF7158809CF4F3C')],
+    ['purse-purchase', hexToBytes('000102030405060708090A0B0C0D0E0F')],
+  ]);
+}
+
+export interface MainDemoOptions {
+  /** Save the card image as `<dir>/card.json` and the test PKI's CSCA as `<dir>/csca.pem`. */
+  readonly dir?: string;
+  readonly onStep?: (p: PersoProgress) => void;
+  readonly trace?: (line: string) => void;
+}
+
+export interface MainDemoReport {
+  readonly profile: string;
+  readonly holderId: string;
+  readonly holderName: string;
+  readonly serial: string;
+  readonly atr: string;
+  readonly applications: readonly { readonly name: string; readonly aid: string; readonly files: readonly string[] }[];
+  readonly perso: { readonly ms: number; readonly apdus: number; readonly bytes: number; readonly filesVerified: number; readonly certificates: readonly string[] };
+  readonly readBack: {
+    readonly protocol: string;
+    readonly pinVerified: boolean;
+    readonly filesRead: number;
+    readonly passiveAuth: string;
+    readonly nameLatin: string;
+    readonly nameArabic: string | undefined;
+    readonly fingerprints: number;
+    readonly faceBytes: number;
+  };
+  readonly lifeCycle: string;
+  readonly refusedAgain: boolean;
+  readonly cardPath: string | undefined;
+  readonly ms: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Personalizes a simulated `qatar-id` card for the specimen holder (Arabic and Latin names, a
+ * face, ten fingerprints, insurance, licence, accounts, e-services keys) with a fresh test PKI,
+ * over the personalization channel; then reads the identity application back over PACE (CAN,
+ * then PIN), runs passive authentication, and checks that the card now refuses personalization.
+ *
+ * @example const r = await runMainDemo(); formatMainDemoReport(r).join('\n')
+ */
+export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoReport> {
+  const t0 = performance.now();
+  const profile = loadProfile(shippedProfilePath('qatar-id.yaml'));
+  const holder = loadHolder(shippedProfilePath('samples/specimen-full.yaml'));
+  const pki = createTestPki();
+  const issuer = createTestCardIssuer();
+  const operatorKeys = demoOperatorKeys();
+  const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': issuer }, operatorKeys });
+  const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
+  let transport: Transport = new InProcessTransport(card);
+  if (opts.trace) transport = new TracingTransport(transport, opts.trace);
+  const atr = await transport.connect();
+  const plan = buildPlan(prepared, { apdu: 'extended' });
+  const r = await personalize(transport, plan, { transportKey: profileTransportKey(profile), atr, ...(opts.onStep ? { onStep: opts.onStep } : {}) });
+  await transport.disconnect();
+  const secret = (name: string): string => new TextDecoder().decode(prepared.pins.find((p) => p.spec.name === name)!.value);
+  await transport.connect();
+  const read = await readIdentity(transport, { can: secret('CAN'), pin: secret('PIN'), cscas: [pki.csca.certificate] });
+  await transport.reset();
+  const again = await personalize(transport, plan, { transportKey: profileTransportKey(profile) }).catch((e: unknown) => e);
+  await transport.disconnect();
+  let cardPath: string | undefined;
+  if (opts.dir !== undefined) {
+    mkdirSync(opts.dir, { recursive: true });
+    cardPath = join(opts.dir, 'card.json');
+    saveCardImage(card, cardPath);
+  }
+  const id = read.holder.identity;
+  const refusedAgain = again instanceof PersoError && again.reason === 'operational' && !again.written;
+  const ok = read.passiveAuth.verdict === 'valid' && id?.fullNameArabic === holder.identity.fullNameArabic && card.state.lifeCycle === 'operational' && refusedAgain;
+  return {
+    profile: profile.name,
+    holderId: prepared.holderId,
+    holderName: prepared.holderName,
+    serial: r.serial,
+    atr: bytesToHex(atr),
+    applications: prepared.applications.map((a) => ({ name: a.spec.name, aid: bytesToHex(a.spec.aid), files: a.files.map((f) => f.spec.name) })),
+    perso: { ms: r.ms, apdus: r.apdus, bytes: r.bytes, filesVerified: r.filesVerified, certificates: r.certificates.map((c) => `${c.keyPair} → ${c.file}`) },
+    readBack: {
+      protocol: `${read.access.protocol} (${read.access.password})`,
+      pinVerified: read.access.pinVerified,
+      filesRead: read.files.filter((f) => f.status === 'read').length,
+      passiveAuth: read.passiveAuth.verdict,
+      nameLatin: `${id?.primaryIdentifier ?? ''}${id?.secondaryIdentifier !== undefined ? `, ${id.secondaryIdentifier}` : ''}`,
+      nameArabic: id?.fullNameArabic,
+      fingerprints: read.holder.fingerprints?.length ?? 0,
+      faceBytes: read.holder.face?.image.length ?? 0,
+    },
+    lifeCycle: card.state.lifeCycle,
+    refusedAgain,
+    cardPath,
+    ms: performance.now() - t0,
+    ok,
+  };
+}
+
+/** The main demo's report as lines of text. */
+export function formatMainDemoReport(r: MainDemoReport): string[] {
+  const lines = [
+    `chipwright demo: ${r.profile} card for ${r.holderName} (${r.holderId}) on a simulated card`,
+    `  serial ${r.serial}, ATR ${r.atr}`,
+    '',
+    `Personalized in ${r.perso.ms.toFixed(0)} ms: ${r.perso.apdus} APDUs under the personalization channel (SM under the transport key), ${(r.perso.bytes / 1024).toFixed(1)} KB written`,
+  ];
+  for (const a of r.applications) lines.push(`  ${a.name.padEnd(10)} ${(a.aid || 'MF').padEnd(16)} ${a.files.join(', ') || '(applet state)'}`);
+  lines.push(`  ${r.perso.filesVerified} files read back and equal to what was written; keys generated on the card and certified: ${r.perso.certificates.join(', ')}`);
+  lines.push('');
+  lines.push(`Read back over ${r.readBack.protocol}${r.readBack.pinVerified ? ', PIN verified' : ''}: ${r.readBack.filesRead} files`);
+  lines.push(`  name ${r.readBack.nameLatin}${r.readBack.nameArabic !== undefined ? ` / ${r.readBack.nameArabic}` : ''}`);
+  lines.push(`  face ${r.readBack.faceBytes} bytes, ${r.readBack.fingerprints} fingerprints`);
+  lines.push(`  passive authentication: ${r.readBack.passiveAuth}`);
+  lines.push('');
+  lines.push(`Card life cycle: personalization → ${r.lifeCycle}; personalizing it again ${r.refusedAgain ? 'is refused' : 'was NOT refused'}`);
+  if (r.cardPath !== undefined) lines.push(`Card image saved to ${r.cardPath}`);
+  lines.push('');
+  lines.push(r.ok ? `Done in ${(r.ms / 1000).toFixed(1)} s: the card verifies.` : 'The card does NOT verify (see above).');
   return lines;
 }

@@ -25,6 +25,7 @@
  * await server.close();
  */
 import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { swBytes } from '../apdu/response.js';
 import { SW } from '../apdu/status.js';
 
@@ -100,8 +101,11 @@ export interface VpcdServerOptions {
   readonly port?: number;
   /** Runs after each APDU, before the response is sent (save the image here). */
   readonly afterCommand?: () => void;
-  /** Each APDU and its response (for traces; redact before printing). */
-  readonly onExchange?: (command: Uint8Array, response: Uint8Array) => void;
+  /**
+   * Each APDU and its response (for traces and recordings; redact before printing), with how long
+   * the card and `afterCommand` took, in milliseconds.
+   */
+  readonly onExchange?: (command: Uint8Array, response: Uint8Array, ms: number) => void;
   readonly onEvent?: (event: VpcdEvent) => void;
   /** First and longest wait between connection attempts (default 100 ms growing to 1000 ms). */
   readonly retryMs?: { readonly min: number; readonly max: number };
@@ -327,6 +331,7 @@ export class VpcdCardServer {
       }
     }
     const command = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
+    const t0 = performance.now();
     let response = this.card.transmit(command);
     try {
       this.opts.afterCommand?.();
@@ -341,7 +346,7 @@ export class VpcdCardServer {
     }
     // Unreachable with chipwright's card (responses stay below 64 KiB), but the frame cannot say more.
     if (response.length > MAX_FRAME) response = swBytes(SW.UNKNOWN);
-    this.opts.onExchange?.(command, response);
+    this.opts.onExchange?.(command, response, performance.now() - t0);
     return vpcdFrame(response);
   }
 }

@@ -100,8 +100,10 @@ export interface FieldSpec<K extends string> {
   readonly optional?: boolean;
 }
 
-/** The empty-slot record: one byte 00 (ISO/IEC 7816-4 §6.3: 00 is padding, never a tag). */
-export const EMPTY_RECORD: Uint8Array = Object.freeze(new Uint8Array([0x00])) as Uint8Array;
+/** A new empty-slot record: one byte 00 (ISO/IEC 7816-4 §6.3: 00 is padding, never a tag). */
+export function emptyRecord(): Uint8Array {
+  return new Uint8Array([0x00]);
+}
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -471,10 +473,43 @@ export function withVerdicts(log: readonly AppFileRead[], report: PassiveAuthRep
     if (report === undefined) return { ...f, verdict: 'not-checked', detail: 'no passive authentication' };
     const sod = sodVerdict(report);
     const spec = layout.find((s) => s.fid === f.fid);
-    if (spec?.dataGroup === undefined) return { ...f, verdict: sod.verdict, detail: sod.detail };
+    if (f.name === 'EF.SOD') return { ...f, verdict: sod.verdict, detail: sod.detail };
+    if (spec?.dataGroup === undefined) return { ...f, verdict: 'not-checked', detail: f.name === 'EF.COM' ? 'not covered by EF.SOD (ICAO 9303-10 §4.6.1)' : 'not covered by EF.SOD' };
     const check = report.files.find((c) => c.dataGroup === spec.dataGroup);
     if (check === undefined) return { ...f, verdict: 'not-checked', detail: 'not covered by EF.SOD' };
     if (check.verdict !== 'valid' || sod.verdict === 'valid') return { ...f, verdict: check.verdict, detail: check.detail };
     return { ...f, verdict: sod.verdict, detail: `${check.detail}, but EF.SOD: ${sod.detail}` };
   });
+}
+
+/** Options every application reader takes. */
+export interface AppReadOptions {
+  /** CSCA (and other trust-anchor) certificates, DER; none → chains "not checked". */
+  readonly cscas?: readonly Uint8Array[];
+  /** Time for certificate validity (default now). */
+  readonly now?: Date;
+  /** Bytes per READ BINARY (default 223, which fits a short APDU under SM). */
+  readonly chunkSize?: number;
+}
+
+/** What reading one application gives, whatever the application. */
+export interface AppReadResult<S> {
+  /** 'health', 'licence', 'finance', 'e-services'. */
+  readonly application: string;
+  readonly aid: Uint8Array;
+  /** Status word of SELECT: 9000 when the application is there (6A82: not on this card). */
+  readonly selectSw: number;
+  /** Every file attempted, in order, with its verdict. */
+  readonly files: readonly AppFileRead[];
+  readonly passiveAuth?: PassiveAuthReport;
+  /** The holder-model section decoded from what was read, when it decoded. */
+  readonly section?: S;
+  /** Files that did not decode. */
+  readonly problems: readonly { readonly file: string; readonly message: string }[];
+}
+
+/** A problem entry from a decoding error (other errors are bugs and propagate). */
+export function problemOf(file: string, e: unknown): { file: string; message: string } {
+  if (e instanceof AppDataError || (e instanceof Error && e.name === 'LdsError')) return { file, message: e.message };
+  throw e;
 }

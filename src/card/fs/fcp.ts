@@ -30,6 +30,13 @@ export const FDB = {
   CYCLIC: 0x06,
 } as const;
 
+/**
+ * chipwright's proprietary FCP data object '85' (ISO/IEC 7816-4 table 12: "proprietary information
+ * not encoded in BER-TLV"), one byte of flags: b1 = the EF is encrypted at rest and readable only
+ * under secure messaging. Other bits are reserved (6A80 when set).
+ */
+export const FILE_FLAG_ENCRYPTED = 0x01;
+
 /** Data coding byte '21': data unit of one byte, proprietary write behaviour (the common value). */
 const DATA_CODING = 0x21;
 
@@ -60,6 +67,7 @@ export function fcpContents(f: FileNode): Uint8Array {
     parts.push(encodeTlv(0x83, u16(f.fid)));
   }
   if (f.kind === 'EF' && f.sfi !== undefined) parts.push(encodeTlv(0x88, new Uint8Array([f.sfi << 3])));
+  if (f.kind === 'EF' && f.encrypted === true) parts.push(encodeTlv(0x85, new Uint8Array([FILE_FLAG_ENCRYPTED])));
   parts.push(encodeTlv(0x8a, new Uint8Array([f.lcs])));
   if (f.rules !== undefined) parts.push(encodeTlv(0xab, encodeAccessRules(f.rules, f.kind === 'DF')));
   return concatBytes(...parts);
@@ -164,12 +172,20 @@ export function fileFromFcp(template: Uint8Array): FileNode {
     }
     sfi = b >>> 3;
   }
+  const flagsTlv = one(list, 0x85);
+  let encrypted = false;
+  if (flagsTlv !== undefined) {
+    if (flagsTlv.value.length !== 1 || (flagsTlv.value[0]! & ~FILE_FLAG_ENCRYPTED) !== 0) {
+      bad('85 flags must be one byte, only b1 (encrypted at rest) may be set');
+    }
+    encrypted = (flagsTlv.value[0]! & FILE_FLAG_ENCRYPTED) !== 0;
+  }
   const kind = fdb & 0x07;
   if (kind === 1) {
     const sizeTlv = one(list, 0x80);
     const size = sizeTlv === undefined ? 0 : sizeTlv.value.length >= 1 && sizeTlv.value.length <= 3 ? readUintBE(sizeTlv.value) : bad('80 size must be 1..3 bytes');
     if (size > 0x7fff) bad('80 size above 32767 (largest offset READ BINARY B0 can reach)');
-    const ef = newTransparentEf(fid, size, { sfi, rules });
+    const ef = newTransparentEf(fid, size, { sfi, rules, encrypted });
     ef.lcs = lcs;
     return ef;
   }
@@ -196,7 +212,7 @@ export function fileFromFcp(template: Uint8Array): FileNode {
   if (recordSize < 1 || recordSize > 255 || maxRecords < 1 || maxRecords > 254) {
     bad('82 record size must be 1..255 and number of records 1..254');
   }
-  const ef = newRecordEf(fid, structure, recordSize, maxRecords, { sfi, rules });
+  const ef = newRecordEf(fid, structure, recordSize, maxRecords, { sfi, rules, encrypted });
   ef.lcs = lcs;
   return ef;
 }

@@ -62,6 +62,8 @@ export interface TransparentEf extends FileBase {
   sfi: number | undefined;
   /** Fixed allocation; `data.length` is the file size. */
   data: Uint8Array;
+  /** Kept encrypted at rest and readable only under secure messaging (see `image.ts`). */
+  encrypted?: boolean;
 }
 
 export interface RecordEf extends FileBase {
@@ -73,6 +75,8 @@ export interface RecordEf extends FileBase {
   maxRecords: number;
   /** Records in record-number order: records[0] is record 1 (for cyclic: the newest). */
   records: Uint8Array[];
+  /** Kept encrypted at rest and readable only under secure messaging (see `image.ts`). */
+  encrypted?: boolean;
 }
 
 export type ElementaryFile = TransparentEf | RecordEf;
@@ -137,12 +141,22 @@ export function formatPath(f: FileNode): string {
 export function newTransparentEf(
   fid: number,
   size: number,
-  opts: { sfi?: number; rules?: AccessRules; data?: Uint8Array } = {},
+  opts: { sfi?: number; rules?: AccessRules; data?: Uint8Array; encrypted?: boolean } = {},
 ): TransparentEf {
   assertRulesApply(opts.rules, false);
   const data = new Uint8Array(size);
   if (opts.data) data.set(opts.data.subarray(0, size));
-  return { kind: 'EF', structure: 'transparent', fid, sfi: opts.sfi, lcs: LCS.ACTIVATED, rules: opts.rules, parent: null, data };
+  return {
+    kind: 'EF',
+    structure: 'transparent',
+    fid,
+    sfi: opts.sfi,
+    lcs: LCS.ACTIVATED,
+    rules: opts.rules,
+    parent: null,
+    data,
+    ...(opts.encrypted === true ? { encrypted: true } : {}),
+  };
 }
 
 /** A new record EF (linear fixed, linear variable or cyclic), not attached. */
@@ -151,7 +165,7 @@ export function newRecordEf(
   structure: RecordEf['structure'],
   recordSize: number,
   maxRecords: number,
-  opts: { sfi?: number; rules?: AccessRules; records?: Uint8Array[] } = {},
+  opts: { sfi?: number; rules?: AccessRules; records?: Uint8Array[]; encrypted?: boolean } = {},
 ): RecordEf {
   assertRulesApply(opts.rules, false);
   return {
@@ -165,5 +179,6 @@ export function newRecordEf(
     recordSize,
     maxRecords,
     records: (opts.records ?? []).map((r) => r.slice()),
+    ...(opts.encrypted === true ? { encrypted: true } : {}),
   };
 }

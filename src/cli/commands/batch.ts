@@ -1,0 +1,100 @@
+/**
+ * `chipwright batch --profile P --data holders.csv|jsonl --journal FILE (--reader NAME... | --sim N
+ * [--out DIR]) [--signer …] [--mailer FILE] [--retry-failed] [--limit N]`: many holders, one
+ * worker per reader (the next card on insertion), every step journaled before it is sent, one
+ * result line per card. Re-running with the same journal continues with the holders left and
+ * reports the cards the last run left mid-write. `--sim N`: N simulated readers with endless
+ * blank cards (saved to `--out DIR/<serial>.json`).
+ *
+ * Exit 0 when every holder taken was verified, 1 when some failed (the journal says which, where
+ * and why).
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { profileTransportKey } from '../../perso/applications.js';
+import { pcscReader, runBatch, simReader, type BatchReader } from '../../perso/batch.js';
+import { FileJournal } from '../../perso/journal.js';
+import { UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { intOption } from '../options.js';
+import type { CliContext } from '../context.js';
+import type { CliIo } from '../io.js';
+import { addInputOptions, asInputError, persoInputs, type PersoInputOptions } from './perso.js';
+
+interface RawOptions extends PersoInputOptions {
+  data: string;
+  journal: string;
+  reader?: string[];
+  sim?: string;
+  out?: string;
+  mailer?: string;
+  retryFailed?: boolean;
+  limit?: string;
+  json?: boolean;
+}
+
+export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSignal): Promise<number> {
+  const readersGiven = (o.reader ?? []).length;
+  if ((readersGiven === 0) === (o.sim === undefined)) throw new UsageError('give --reader NAME (repeatable) or --sim N (simulated readers), not both');
+  const inputs = persoInputs(o, io);
+  const readers: BatchReader[] =
+    o.sim !== undefined
+      ? Array.from({ length: intOption(o.sim, '--sim', 1, 64) }, (_v, i) => simReader(`sim-${i}`, inputs.profile, { operatorKeys: inputs.operatorKeys, ...(o.out !== undefined ? { outDir: o.out } : {}) }))
+      : o.reader!.map((r) => pcscReader(r, stop !== undefined ? { stop } : {}));
+  const journal = new FileJournal(o.journal);
+  try {
+    for (const x of journal.interrupted) {
+      io.stderr(`chipwright: last run stopped while writing holder ${x.id} to card ${x.serial} (step ${x.step}): that card is ${x.step.endsWith('/activate') ? 'possibly complete — check it' : 'spoiled'}\n`);
+    }
+    const summary = await runBatch({
+      profile: inputs.profile,
+      data: o.data,
+      journal,
+      readers,
+      prepare: { signers: inputs.signers, operatorKeys: inputs.operatorKeys },
+      transportKey: profileTransportKey(inputs.profile, inputs.operatorKeys),
+      apdu: inputs.profile.channel.apdu,
+      ...(o.mailer !== undefined ? { mailer: o.mailer } : {}),
+      retryFailed: o.retryFailed === true,
+      ...(o.limit !== undefined ? { limit: intOption(o.limit, '--limit', 1, 10_000_000) } : {}),
+      onResult: (r) => {
+        if (o.json === true) io.stdout(`${JSON.stringify(r)}\n`);
+        else if (r.outcome === 'verified') io.stdout(`${r.serial} ${r.holderId} ${Math.round(r.ms ?? 0)} ms ${r.reader}\n`);
+        else io.stdout(`${r.serial ?? '-'} ${r.holderId} ${r.outcome.toUpperCase()} ${r.reader}${r.step !== undefined ? ` at ${r.step}` : ''}: ${(r.reason ?? '').split('\n')[0]}\n`);
+      },
+    });
+    io.stderr(
+      `batch: ${summary.verified} verified, ${summary.failed} failed, ${summary.skipped} settled before${summary.interrupted.length > 0 ? `, ${summary.interrupted.length} spoiled by the last run` : ''}${summary.refusedCards.length > 0 ? `, ${summary.refusedCards.length} cards refused` : ''}; journal ${o.journal}\n`,
+    );
+    return summary.failed > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
+  } catch (e) {
+    throw asInputError(e);
+  } finally {
+    journal.close();
+  }
+}
+
+export function registerBatch(program: Command, cli: CliContext): Command {
+  const c = program.command('batch').description('personalize many holders on one or more readers, journaled and resumable');
+  addInputOptions(c)
+    .requiredOption('--data <file>', 'holders: JSON Lines or CSV (streamed), or YAML/JSON')
+    .requiredOption('--journal <file>', 'the journal (created, or continued when it exists)')
+    .addOption(new Option('--reader <name>', 'PC/SC reader; repeat for one worker per reader').argParser((v: string, p: string[] | undefined) => [...(p ?? []), v]))
+    .option('--sim <n>', 'N simulated readers with blank cards of the profile')
+    .option('--out <dir>', 'with --sim: save each card as DIR/<serial>.json')
+    .option('--mailer <file>', 'PIN mailer output (JSON Lines, mode 0600)')
+    .option('--retry-failed', 'requeue holders an earlier run failed (on new cards)')
+    .option('--limit <n>', 'take at most N holders this run')
+    .option('--json', 'one JSON result per line')
+    .action(async (opts: RawOptions) => {
+      const ac = new AbortController();
+      const onSig = (): void => ac.abort();
+      process.once('SIGINT', onSig);
+      try {
+        cli.exit(await runBatchCommand(opts, cli.io, ac.signal));
+      } finally {
+        process.off('SIGINT', onSig);
+      }
+    });
+  return c;
+}

@@ -1,0 +1,340 @@
+/**
+ * Batch personalization: holders streamed from a file, one worker per reader, the next card on
+ * insertion, every step journaled before it is sent (`journal.ts`), a PIN mailer line per
+ * verified card. Resumable: a run skips holders the journal has settled, reports the cards the
+ * last run left mid-write (spoiled) and goes on with the rest.
+ *
+ * Rules that keep the journal exact and every holder on at most one card:
+ * - A holder is taken from the queue only once a card is in the reader; it is journaled `writing`
+ *   (with the chip serial) before the first step reaches the card.
+ * - A card refused before anything was written (already operational, wrong transport key) gives
+ *   its holder back to the queue; the card is reported and taken out.
+ * - A failure after the first write fails the holder for good (`failed`, `spoiled: true`, the step
+ *   and the reason); the holder is retried only when the operator asks (`retryFailed`), and then on
+ *   a new card — the spoiled one is in the journal.
+ * - A holder still `writing` when a run starts is `interrupted`: its card is spoiled (or, when the
+ *   activation was the step in flight, `uncertain`: check that card).
+ *
+ * @example
+ * const summary = await runBatch({ profile, data: 'holders.csv', journal: new FileJournal('run.journal'), readers: [simReader('sim-0', profile)], ... });
+ */
+import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveCardImage } from '../card/image.js';
+import type { Card } from '../card/os.js';
+import { InProcessTransport } from '../transport/in-process.js';
+import { listReaders, PcscTransport } from '../transport/pcsc.js';
+import type { Transport } from '../transport/types.js';
+import type { TransportKey } from '../script/transport-auth.js';
+import { parseAtr } from '../atr/index.js';
+import { createBlankCard } from './applications.js';
+import { PrepareError } from './encoders.js';
+import { readHolders, type HolderRecord } from './holders.js';
+import type { Journal, Interrupted } from './journal.js';
+import type { OperatorKeys } from './operator-keys.js';
+import { buildPlan } from './plan.js';
+import { pinMailerEntry, prepareCard, type PrepareOptions } from './prepare.js';
+import type { Profile } from './profile.js';
+import { personalize, PersoError, type PersoResult } from './runner.js';
+
+/** One card from insertion to removal. */
+export interface CardSlot {
+  readonly transport: Transport;
+  readonly atr: Uint8Array;
+  /** After the card's run: save it, power it down, wait for its removal. */
+  release(outcome: 'verified' | 'failed' | 'refused' | 'unused', serial: string | undefined): Promise<void>;
+}
+
+export interface BatchReader {
+  readonly name: string;
+  /** Waits for the next card; undefined ends this worker. */
+  nextCard(): Promise<CardSlot | undefined>;
+}
+
+export interface BatchCardResult {
+  readonly reader: string;
+  readonly index: number;
+  readonly holderId: string;
+  readonly outcome: 'verified' | 'failed' | 'refused-card' | 'invalid-holder';
+  readonly serial?: string;
+  readonly ms?: number;
+  readonly apdus?: number;
+  readonly step?: string;
+  readonly reason?: string;
+}
+
+export interface BatchOptions {
+  readonly profile: Profile;
+  readonly data: string;
+  readonly journal: Journal;
+  readonly readers: readonly BatchReader[];
+  readonly prepare: Omit<PrepareOptions, 'holderId'>;
+  readonly transportKey: TransportKey;
+  readonly apdu: 'auto' | 'extended' | 'short';
+  /** PIN mailer output (JSON Lines, mode 0600). */
+  readonly mailer?: string;
+  /** Requeue holders a previous run failed (on new cards). */
+  readonly retryFailed?: boolean;
+  /** Stop after this many holders taken (tests, trial runs). */
+  readonly limit?: number;
+  readonly onResult?: (r: BatchCardResult) => void;
+  /** After each step of each card (progress). */
+  readonly onStep?: (reader: string, holderId: string, step: number, of: number) => void;
+}
+
+export interface BatchSummary {
+  readonly verified: number;
+  readonly failed: number;
+  /** Holders settled by earlier runs. */
+  readonly skipped: number;
+  /** Cards left mid-write by the last run (reported, holder failed). */
+  readonly interrupted: readonly Interrupted[];
+  /** Cards refused before any write (already personalized, wrong key). */
+  readonly refusedCards: readonly string[];
+}
+
+/** The holders still to do, shared by the workers; holders handed back go first. */
+class HolderQueue {
+  readonly #it: AsyncIterator<HolderRecord>;
+  readonly #back: HolderRecord[] = [];
+  #taken = 0;
+  skipped = 0;
+  #busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    src: AsyncIterable<HolderRecord>,
+    private readonly journal: Journal,
+    private readonly retryFailed: boolean,
+    private readonly limit: number,
+  ) {
+    this.#it = src[Symbol.asyncIterator]();
+  }
+
+  giveBack(r: HolderRecord): void {
+    this.#back.push(r);
+    this.#taken--;
+  }
+
+  /** The next holder to write (serialized: workers ask one at a time). */
+  next(): Promise<HolderRecord | undefined> {
+    const p = this.#busy.then(() => this.#next());
+    this.#busy = p.catch(() => undefined);
+    return p;
+  }
+
+  async #next(): Promise<HolderRecord | undefined> {
+    if (this.#taken >= this.limit) return undefined;
+    const back = this.#back.shift();
+    if (back !== undefined) {
+      this.#taken++;
+      return back;
+    }
+    for (;;) {
+      const n = await this.#it.next();
+      if (n.done === true) return undefined;
+      const r = n.value;
+      if (!this.journal.idMatches(r.index, r.id)) {
+        throw new Error(`${r.where}: holder ${r.id} is not the holder the journal has at position ${r.index + 1}; the data file changed since the journal was started`);
+      }
+      const s = this.journal.state(r.index);
+      if (s === 'failed' && this.retryFailed) {
+        this.journal.record({ ev: 'requeued', i: r.index, id: r.id });
+      } else if (s !== 'queued') {
+        this.skipped++;
+        continue;
+      }
+      this.#taken++;
+      return r;
+    }
+  }
+}
+
+function resolveApdu(mode: BatchOptions['apdu'], atr: Uint8Array): 'extended' | 'short' {
+  if (mode !== 'auto') return mode;
+  try {
+    return parseAtr(atr).capabilities?.extendedLength === true ? 'extended' : 'short';
+  } catch {
+    return 'short';
+  }
+}
+
+function appendMailer(path: string, line: object): void {
+  if (!existsSync(path)) {
+    writeFileSync(path, '', { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
+  appendFileSync(path, `${JSON.stringify(line)}\n`);
+}
+
+/** Runs the batch until the holders or the cards run out. */
+export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
+  const j = o.journal;
+  const interrupted = j.interrupted.map((x) => x);
+  for (const x of interrupted) {
+    j.record({ ev: 'interrupted', i: x.i, id: x.id, serial: x.serial, step: x.step, uncertain: x.step.endsWith('/activate') });
+  }
+  const queue = new HolderQueue(readHolders(o.data), j, o.retryFailed === true, o.limit ?? Infinity);
+  j.record({ ev: 'run', profile: o.profile.name, data: o.data, readers: o.readers.map((r) => r.name), settled: j.counts().verified + j.counts().failed });
+  let verified = 0;
+  let failed = 0;
+  const refusedCards: string[] = [];
+
+  const worker = async (reader: BatchReader): Promise<void> => {
+    for (;;) {
+      const slot = await reader.nextCard();
+      if (slot === undefined) return;
+      let outcome: 'verified' | 'failed' | 'refused' | 'unused' = 'unused';
+      let serial: string | undefined;
+      let released = false;
+      try {
+        for (;;) {
+          const h = await queue.next();
+          if (h === undefined) return;
+          if (h.holder === undefined) {
+            j.record({ ev: 'failed', i: h.index, id: h.id, reason: `holder data: ${h.error ?? 'invalid'}`, spoiled: false });
+            failed++;
+            o.onResult?.({ reader: reader.name, index: h.index, holderId: h.id, outcome: 'invalid-holder', reason: h.error ?? 'invalid' });
+            continue;
+          }
+          let plan;
+          try {
+            plan = buildPlan(prepareCard(o.profile, h.holder, { ...o.prepare, holderId: h.id }), { apdu: resolveApdu(o.apdu, slot.atr) });
+          } catch (e) {
+            if (!(e instanceof PrepareError)) throw e;
+            j.record({ ev: 'failed', i: h.index, id: h.id, reason: `data preparation: ${e.where}: ${e.problem}`, spoiled: false });
+            failed++;
+            o.onResult?.({ reader: reader.name, index: h.index, holderId: h.id, outcome: 'invalid-holder', reason: e.message });
+            continue;
+          }
+          let r: PersoResult;
+          try {
+            r = await personalize(slot.transport, plan, {
+              transportKey: o.transportKey,
+              atr: slot.atr,
+              onSerial: (s) => {
+                serial = s;
+              },
+              onStepStart: (step, n, s) => {
+                j.record({ ev: 'writing', i: h.index, id: h.id, serial: s, reader: reader.name, step: step.id, n: n + 1, of: plan.steps.length });
+              },
+              onStep: (p) => o.onStep?.(reader.name, h.id, p.index + 1, p.total),
+            });
+          } catch (e) {
+            if (!(e instanceof PersoError)) throw e;
+            if (!e.written) {
+              // Nothing reached the card: the holder waits for the next one; this card is out.
+              queue.giveBack(h);
+              refusedCards.push(e.serial ?? 'unknown');
+              outcome = 'refused';
+              o.onResult?.({ reader: reader.name, index: h.index, holderId: h.id, outcome: 'refused-card', serial: e.serial ?? 'unknown', reason: e.message });
+              break;
+            }
+            j.record({
+              ev: 'failed',
+              i: h.index,
+              id: h.id,
+              reason: `${e.reason}: ${e.message}`,
+              ...(e.step !== undefined ? { step: e.step } : {}),
+              ...(e.sw !== undefined ? { sw: e.sw.toString(16).toUpperCase().padStart(4, '0') } : {}),
+              ...(e.serial !== undefined ? { serial: e.serial } : {}),
+              reader: reader.name,
+              spoiled: true,
+            });
+            failed++;
+            outcome = 'failed';
+            o.onResult?.({ reader: reader.name, index: h.index, holderId: h.id, outcome: 'failed', ...(e.serial !== undefined ? { serial: e.serial } : {}), ...(e.step !== undefined ? { step: e.step } : {}), reason: e.message });
+            break;
+          }
+          // The card is saved / released before the journal says verified: a crash in between
+          // leaves the holder `writing` at the activation — reported as uncertain, never lost.
+          released = true;
+          await slot.release('verified', r.serial);
+          const mail = o.mailer !== undefined ? pinMailerEntry(plan.card, r.serial) : undefined;
+          if (mail !== undefined) appendMailer(o.mailer!, mail);
+          j.record({ ev: 'verified', i: h.index, id: h.id, serial: r.serial, reader: reader.name, ms: Math.round(r.ms), apdus: r.apdus });
+          verified++;
+          outcome = 'verified';
+          o.onResult?.({ reader: reader.name, index: h.index, holderId: h.id, outcome: 'verified', serial: r.serial, ms: r.ms, apdus: r.apdus });
+          break;
+        }
+      } finally {
+        if (!released) await slot.release(outcome, serial);
+      }
+    }
+  };
+  await Promise.all(o.readers.map(worker));
+  return { verified, failed, skipped: queue.skipped, interrupted, refusedCards };
+}
+
+// --- readers -----------------------------------------------------------------------------------
+
+export interface SimReaderOptions {
+  readonly operatorKeys?: OperatorKeys;
+  /** Save each card as `<dir>/<serial>.json` once released. */
+  readonly outDir?: string;
+  /** Wraps each card's transport (fault injection: a card pulled mid-write). */
+  readonly wrap?: (t: Transport, card: Card, n: number) => Transport;
+  /** Stop after this many cards. */
+  readonly cards?: number;
+}
+
+/**
+ * A reader with an endless stack of blank simulated cards for `profile` (the factory state:
+ * applets installed, nothing personal).
+ */
+export function simReader(name: string, profile: Profile, opts: SimReaderOptions = {}): BatchReader {
+  let n = 0;
+  if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
+  return {
+    name,
+    async nextCard(): Promise<CardSlot | undefined> {
+      if (opts.cards !== undefined && n >= opts.cards) return undefined;
+      const card = createBlankCard(profile, { ...(opts.operatorKeys !== undefined ? { operatorKeys: opts.operatorKeys } : {}) });
+      const inner = new InProcessTransport(card);
+      const transport = opts.wrap?.(inner, card, n) ?? inner;
+      n++;
+      const atr = await inner.connect();
+      return {
+        transport,
+        atr,
+        release: async (outcome, serial) => {
+          if (card.isPowered) card.powerOff();
+          if (opts.outDir !== undefined && outcome !== 'unused') saveCardImage(card, join(opts.outDir, `${serial ?? 'unknown'}.json`));
+        },
+      };
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A PC/SC reader: waits for a card (polling every 100 ms), connects exclusively, and after the
+ * run waits for the card to be taken out before it waits for the next.
+ */
+export function pcscReader(name: string, opts: { readonly pollMs?: number; readonly stop?: AbortSignal } = {}): BatchReader {
+  const poll = opts.pollMs ?? 100;
+  const present = async (): Promise<boolean> => (await listReaders()).some((r) => r.name === name && r.card && r.atr !== undefined);
+  return {
+    name,
+    async nextCard(): Promise<CardSlot | undefined> {
+      while (!(await present())) {
+        if (opts.stop?.aborted === true) return undefined;
+        await sleep(poll);
+      }
+      const t = await PcscTransport.open(name);
+      const atr = await t.connect();
+      return {
+        transport: t,
+        atr,
+        release: async () => {
+          await t.close();
+          while (await present()) {
+            if (opts.stop?.aborted === true) return;
+            await sleep(poll);
+          }
+        },
+      };
+    },
+  };
+}

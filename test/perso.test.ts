@@ -1,0 +1,146 @@
+/**
+ * Personalization end to end on the simulator: profile → validated model → prepared files →
+ * plan → APDUs under the perso channel → read-back → operational; then the card read over PACE.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadHolder } from '../src/holder/validate.js';
+import { createTestPki } from '../src/lds/pki.js';
+import { InProcessTransport } from '../src/transport/in-process.js';
+import { readIdentity } from '../src/apps/identity/reader.js';
+import { loadProfile, parseProfile } from '../src/perso/profile.js';
+import { createBlankCard, profileTransportKey } from '../src/perso/applications.js';
+import { prepareCard } from '../src/perso/prepare.js';
+import { buildPlan, renderScript, planApduCount } from '../src/perso/plan.js';
+import { personalize, PersoError } from '../src/perso/runner.js';
+import { createTestCardIssuer } from '../src/perso/signers.js';
+import { ProfileError } from '../src/perso/issues.js';
+import { PROFILE_SCHEMA } from '../src/perso/schema.js';
+import { hexToBytes } from '../src/bytes/index.js';
+
+const pki = createTestPki();
+const issuer = createTestCardIssuer();
+const operatorKeys = new Map([
+  ['purse-load', hexToBytes('000102030405060708090A0B0C0D0E0F')],
+  ['purse-purchase', hexToBytes('101112131415161718191A1B1C1D1E1F')],
+  ['building-master', hexToBytes('202122232425262728292A2B2C2D2E2F')],
+]);
+const holder = loadHolder('profiles/samples/specimen-full.yaml');
+
+describe('profiles', () => {
+  it('the published schema file equals the schema object', () => {
+    expect(JSON.parse(readFileSync('profiles/profile.schema.json', 'utf8'))).toEqual(JSON.parse(JSON.stringify(PROFILE_SCHEMA)));
+  });
+
+  for (const name of ['qatar-id', 'icao-td1', 'health-card', 'employee-badge']) {
+    it(`${name}.yaml validates`, () => {
+      const p = loadProfile(`profiles/${name}.yaml`);
+      expect(p.name).toBe(name);
+    });
+  }
+
+  it('an unknown key, a bad rule and a bad size name file, line and field with a hint', () => {
+    const text = [
+      'profile: bad', // 1
+      'applications:', // 2
+      '  - name: app', // 3
+      '    applet: none', // 4
+      '    aid: F000000001', // 5
+      '    files:', // 6
+      '      - name: EF.X', // 7
+      '        fid: "0101"', // 8
+      '        size: big', // 9
+      '        colour: red', // 10
+    ].join('\n');
+    let e: unknown;
+    try {
+      parseProfile(text, 'bad.yaml');
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(ProfileError);
+    const msg = (e as Error).message;
+    expect(msg).toContain('bad.yaml:9 applications[0].files[0].size');
+    expect(msg).toContain('bad.yaml:10 applications[0].files[0].colour: unknown key');
+  });
+
+  it('semantic errors: access rule, unknown encoder, PUK that does not exist', () => {
+    const text = [
+      'profile: bad',
+      'channel: { secureMessaging: false }',
+      'pins:',
+      '  - { name: PIN, ref: "03", puk: NOPE, value: generated }',
+      'applications:',
+      '  - name: app',
+      '    applet: none',
+      '    aid: F000000001',
+      '    files:',
+      '      - { name: EF.X, fid: "0101", access: { read: "PIN(03) XOR SM" }, content: { encoder: nope } }',
+    ].join('\n');
+    expect(() => parseProfile(text, 'bad.yaml')).toThrow(/bad\.yaml:4 pins\[0\]\.puk: no PIN named "NOPE"/);
+    expect(() => parseProfile(text, 'bad.yaml')).toThrow(/bad\.yaml:10 applications\[0\]\.files\[0\]\.access\.read/);
+    expect(() => parseProfile(text, 'bad.yaml')).toThrow(/unknown encoder "nope"/);
+  });
+});
+
+describe('perso qatar-id', () => {
+  const profile = loadProfile('profiles/qatar-id.yaml');
+
+  it('personalizes, verifies every file, certifies on-card keys, ends operational; readable over PACE', async () => {
+    const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': issuer }, operatorKeys });
+    const plan = buildPlan(prepared, { apdu: 'extended' });
+    const script = renderScript(plan);
+    const pins = Object.fromEntries(prepared.pins.map((p) => [p.spec.name, new TextDecoder().decode(p.value)]));
+    for (const v of Object.values(pins)) expect(script).not.toContain(Buffer.from(v).toString('hex').toUpperCase());
+    expect(script).toContain('{PIN_PIN:6}');
+    const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
+    const t = new InProcessTransport(card);
+    const atr = await t.connect();
+    const r = await personalize(t, plan, { transportKey: profileTransportKey(profile), atr });
+    expect(r.lifeCycle).toBe('operational');
+    expect(card.state.lifeCycle).toBe('operational');
+    expect(r.certificates.map((c) => c.keyPair)).toEqual(['authentication', 'signature']);
+    expect(r.apdus).toBeLessThan(100);
+    expect(planApduCount(plan)).toBeGreaterThan(20);
+    await t.disconnect();
+
+    // The holder's view: PACE with the CAN, then the PIN, passive authentication.
+    await t.connect();
+    const read = await readIdentity(t, { can: pins.CAN!, pin: pins.PIN!, cscas: [pki.csca.certificate] });
+    expect(read.passiveAuth.verdict).toBe('valid');
+    expect(read.holder.identity?.fullNameArabic).toBe(holder.identity.fullNameArabic);
+    expect(read.holder.fingerprints?.length).toBe(10);
+
+    // A second run on the same card is refused cleanly, before anything is written.
+    await t.reset();
+    const again = await personalize(t, plan, { transportKey: profileTransportKey(profile) }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(PersoError);
+    expect((again as PersoError).reason).toBe('operational');
+    expect((again as PersoError).written).toBe(false);
+  });
+
+  it('short APDUs give the same card', async () => {
+    const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': issuer }, operatorKeys });
+    const plan = buildPlan(prepared, { apdu: 'short' });
+    const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
+    const t = new InProcessTransport(card);
+    await t.connect();
+    const r = await personalize(t, plan, { transportKey: profileTransportKey(profile) });
+    expect(r.filesVerified).toBeGreaterThan(10);
+  });
+});
+
+describe('perso, the other profiles', () => {
+  for (const name of ['icao-td1', 'health-card', 'employee-badge']) {
+    it(`${name}: personalizes the specimen holder and ends operational`, async () => {
+      const profile = loadProfile(`profiles/${name}.yaml`);
+      const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': issuer }, operatorKeys: new Map([...operatorKeys, ['insurer-master', hexToBytes('303132333435363738393A3B3C3D3E3F')]]) });
+      const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
+      const t = new InProcessTransport(card);
+      const atr = await t.connect();
+      const r = await personalize(t, buildPlan(prepared, { apdu: 'extended' }), { transportKey: profileTransportKey(profile), atr });
+      expect(card.state.lifeCycle).toBe('operational');
+      expect(r.filesVerified).toBeGreaterThan(0);
+    });
+  }
+});
