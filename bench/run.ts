@@ -14,6 +14,7 @@ import { pcscFigures } from './pcsc.js';
 import { replayFigures } from './replay.js';
 import { purseFigures } from './purse.js';
 import { asymmetricFigures } from './asymmetric.js';
+import { persoFigures } from './perso.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -35,6 +36,7 @@ const figures: Figure[] = [
   ...(await replayFigures(opts)),
   ...(await asymmetricFigures(opts)),
   ...(await purseFigures(opts)),
+  ...(await persoFigures(opts)),
   ...(await pcscFigures(opts)),
 ];
 

@@ -57,3 +57,4 @@ export * from './apps/licence/index.js';
 export * from './apps/finance/index.js';
 export * from './apps/eservices/index.js';
 export * from './apps/id-card.js';
+export * from './apps/keystore.js';

@@ -7,8 +7,9 @@ import type { AppletFactory } from '../card/applet.js';
 import { IDENTITY_APPLET } from './identity/applet.js';
 import { CARD_LEVEL_APPLET } from './card-level.js';
 import { PURSE_APPLET } from './purse/applet.js';
+import { KEYSTORE_APPLET } from './keystore.js';
 
-export const BUILTIN_APPLETS: readonly AppletFactory[] = Object.freeze([IDENTITY_APPLET, CARD_LEVEL_APPLET, PURSE_APPLET]);
+export const BUILTIN_APPLETS: readonly AppletFactory[] = Object.freeze([IDENTITY_APPLET, CARD_LEVEL_APPLET, PURSE_APPLET, KEYSTORE_APPLET]);
 
 /** `given` plus the built-in types it does not redefine. */
 export function withBuiltinApplets(given: readonly AppletFactory[] = []): AppletFactory[] {

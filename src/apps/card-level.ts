@@ -17,6 +17,8 @@
  * const card = createCard({ applets: [CARD_LEVEL_APPLET] });
  * installCardLevel(card, { can: '123456', pin: '1234', puk: '12345678' });
  */
+import { composeTables } from '../card/route.js';
+import { persoSmCommands } from '../card/protocols/perso-sm.js';
 import { ByteInputError } from '../bytes/index.js';
 import type { Applet, AppletFactory } from '../card/applet.js';
 import type { CommandContext, InstallContext } from '../card/context.js';
@@ -94,8 +96,13 @@ export const CARD_LEVEL_APPLET: AppletFactory = Object.freeze({
       install(ctx: InstallContext): void {
         attach(ctx.nv, ctx.df, newTransparentEf(EF_CARD_ACCESS.fid, params.length, { sfi: EF_CARD_ACCESS.sfi, rules: { read: ALWAYS }, data: params }));
       },
-      commands: paceCommands(
-        pacePasswords({ protocols, mrz: mrzPasswordOf, can: { pin: CARD_PASSWORDS.CAN }, pin: CARD_PASSWORDS.PIN, puk: CARD_PASSWORDS.PUK }),
+      // PACE before any application is selected, and the personalization channel (SM under the
+      // transport key) that the card offers until it is operational.
+      commands: composeTables(
+        paceCommands(
+          pacePasswords({ protocols, mrz: mrzPasswordOf, can: { pin: CARD_PASSWORDS.CAN }, pin: CARD_PASSWORDS.PIN, puk: CARD_PASSWORDS.PUK }),
+        ),
+        persoSmCommands(),
       ),
     };
   },

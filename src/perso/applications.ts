@@ -15,19 +15,15 @@
  * card ships): {@link createBlankCard} does it for simulated cards. A card in a reader must come
  * with its applets installed; personalization then writes files, PINs and keys over APDUs.
  */
-import type { Applet, AppletFactory } from '../card/applet.js';
-import type { InstallContext } from '../card/context.js';
+import type { AppletFactory } from '../card/applet.js';
 import { createCard, type Card } from '../card/os.js';
 import { dfByExactName } from '../card/fs/tree.js';
-import { parseCondition } from '../card/security/access.js';
-import { newAsymmetricKey, type AsymmetricKeyUsage } from '../card/security/objects.js';
-import { addKeySlot } from '../card/protocols/key-store.js';
-import { keyStoreCommands } from '../card/protocols/on-card-keys.js';
 import { paceCardAccess, type PaceProtocol } from '../card/protocols/pace.js';
 import { withPersoSm } from '../card/protocols/perso-sm.js';
 import { PACE_OID } from '../crypto/security-infos.js';
 import { CARD_LEVEL_APPLET, CARD_LEVEL_TYPE, DEFAULT_PACE_PROTOCOLS } from '../apps/card-level.js';
 import { IDENTITY_APPLET } from '../apps/identity/applet.js';
+import { KEYSTORE_APPLET, KEYSTORE_TYPE, type KeystoreSlot } from '../apps/keystore.js';
 import { IDENTITY_TYPE } from '../apps/identity/layout.js';
 import { PURSE_APPLET } from '../apps/purse/applet.js';
 import { purseInstallParams, type PurseSpec } from '../apps/purse/params.js';
@@ -77,23 +73,9 @@ export function applicationTypes(): ApplicationType[] {
 
 // --- keystore: a generic application with the card's key store ---------------------------------
 
-/** The applet type of {@link KEYSTORE_APPLET}. */
-export const KEYSTORE_TYPE = 'keystore';
-
-interface SlotJson {
-  ref: number;
-  label: string;
-  type: 'ec' | 'rsa';
-  curve?: string;
-  bits?: number;
-  usage: AsymmetricKeyUsage[];
-  use: string;
-  pinAlways: boolean;
-}
-
 /** Install parameters of a keystore application: its key slots as UTF-8 JSON (chipwright's own format). */
 export function keystoreParams(keyPairs: readonly KeyPairSpec[]): Uint8Array {
-  const slots: SlotJson[] = keyPairs.map((k) => ({
+  const slots: KeystoreSlot[] = keyPairs.map((k) => ({
     ref: k.ref,
     label: k.name,
     type: k.type,
@@ -106,38 +88,6 @@ export function keystoreParams(keyPairs: readonly KeyPairSpec[]): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ slots }));
 }
 
-/**
- * A DF with the key store's commands; its install creates empty key slots from the parameters
- * (generation needs the transport key during personalization, NEVER after).
- */
-export const KEYSTORE_APPLET: AppletFactory = Object.freeze({
-  type: KEYSTORE_TYPE,
-  create(params: Uint8Array): Applet {
-    const commands = keyStoreCommands();
-    return {
-      install(ctx: InstallContext): void {
-        const doc = params.length === 0 ? { slots: [] as SlotJson[] } : (JSON.parse(new TextDecoder().decode(params)) as { slots: SlotJson[] });
-        for (const s of doc.slots) {
-          addKeySlot(
-            ctx.nv,
-            ctx.df,
-            newAsymmetricKey({
-              ref: s.ref,
-              type: s.type,
-              ...(s.curve !== undefined ? { curve: s.curve } : {}),
-              ...(s.bits !== undefined ? { bits: s.bits } : {}),
-              usage: s.usage,
-              label: s.label,
-              use: parseCondition(s.use),
-              pinAlways: s.pinAlways,
-            }),
-          );
-        }
-      },
-      commands,
-    };
-  },
-});
 
 // --- built-in types ----------------------------------------------------------------------------
 
