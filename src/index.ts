@@ -58,3 +58,4 @@ export * from './apps/finance/index.js';
 export * from './apps/eservices/index.js';
 export * from './apps/id-card.js';
 export * from './apps/keystore.js';
+export * from './perso/journal-sqlite.js';

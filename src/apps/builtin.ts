@@ -8,8 +8,13 @@ import { IDENTITY_APPLET } from './identity/applet.js';
 import { CARD_LEVEL_APPLET } from './card-level.js';
 import { PURSE_APPLET } from './purse/applet.js';
 import { KEYSTORE_APPLET } from './keystore.js';
+import { ID_CARD_APPLETS } from './id-card.js';
 
-export const BUILTIN_APPLETS: readonly AppletFactory[] = Object.freeze([IDENTITY_APPLET, CARD_LEVEL_APPLET, PURSE_APPLET, KEYSTORE_APPLET]);
+export const BUILTIN_APPLETS: readonly AppletFactory[] = Object.freeze(
+  [IDENTITY_APPLET, CARD_LEVEL_APPLET, PURSE_APPLET, KEYSTORE_APPLET, ...ID_CARD_APPLETS].filter(
+    (f, i, all) => all.findIndex((g) => g.type === f.type) === i,
+  ),
+);
 
 /** `given` plus the built-in types it does not redefine. */
 export function withBuiltinApplets(given: readonly AppletFactory[] = []): AppletFactory[] {

@@ -30,7 +30,7 @@
  * const r = await readIdCard(new InProcessTransport(card), { can: '123456', pin: '1234', cscas: [pki.csca.certificate] });
  * r.verdict // 'valid'
  */
-import type { AppletFactory } from '../card/applet.js';
+import type { Applet, AppletFactory } from '../card/applet.js';
 import { LCS, newTransparentEf, type DedicatedFile } from '../card/fs/file.js';
 import { attach, dfByExactName } from '../card/fs/tree.js';
 import { createCard, type Card, type CardOptions } from '../card/os.js';
@@ -100,7 +100,7 @@ const encoder = new TextEncoder();
  */
 export const ID_CARD_IDENTITY_APPLET: AppletFactory = Object.freeze({
   type: ID_CARD_IDENTITY_TYPE,
-  create(params: Uint8Array) {
+  create(params: Uint8Array): Applet {
     const protocols = params.length > 0 ? protocolsOfCardAccess(params) : DEFAULT_PACE_PROTOCOLS;
     const extra = composeTables(
       paceCommands(
@@ -431,8 +431,8 @@ export async function readIdCard(transport: Transport, opts: ReadIdCardOptions):
   const dataGroups = new Map<number, Uint8Array>();
   let com: Uint8Array | undefined;
   let sod: Uint8Array | undefined;
-  let ca: ProtocolCheck = { verdict: 'not-checked', detail: 'the chip offers no Chip Authentication (no DG14 with a ChipAuthenticationInfo)' };
-  let aa: ProtocolCheck = { verdict: 'not-checked', detail: 'the chip offers no Active Authentication (no DG15)' };
+  let ca: ProtocolCheck = { verdict: 'not-checked', detail: opts.chipAuthentication === false ? 'not run (switched off)' : 'the chip offers no Chip Authentication (no DG14)' };
+  let aa: ProtocolCheck = { verdict: 'not-checked', detail: opts.activeAuthentication === false ? 'not run (switched off)' : 'the chip offers no Active Authentication (no DG15)' };
   let aborted: string | undefined;
   if (selectSw === 0x9000) {
     com = await readLogged(sm, { name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi }, chunk, log);

@@ -16,7 +16,7 @@
  *   activation was the step in flight, `uncertain`: check that card).
  *
  * @example
- * const summary = await runBatch({ profile, data: 'holders.csv', journal: new FileJournal('run.journal'), readers: [simReader('sim-0', profile)], ... });
+ * const summary = await runBatch({ profile, data: 'holders.csv', journal: new SqliteJournal('run.db'), readers: [simReader('sim-0', profile)], ... });
  */
 import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -19,8 +19,9 @@
  * A holder's state is its last event (none: queued). States are kept as one byte per holder (plus
  * a 32-bit hash of the id to notice a changed input), so 100,000 holders cost some 500 KB.
  *
- * The issue asks for SQLite through better-sqlite3; that package is not installed here, so this
- * file format stands in for it behind the same {@link Journal} interface (see the report).
+ * `chipwright batch` journals in SQLite by default (`journal-sqlite.ts`, same {@link Journal}
+ * interface, with this event format as its JSON Lines audit log); this file journal is kept for
+ * `--journal-format jsonl`.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 

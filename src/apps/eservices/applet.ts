@@ -16,4 +16,5 @@ import { ESERVICES_TYPE } from './layout.js';
 
 const commands = keyStoreCommands();
 
+/** The e-services applet factory (type `e-services`). */
 export const ESERVICES_APPLET: AppletFactory = Object.freeze({ type: ESERVICES_TYPE, create: () => ({ commands }) });

@@ -5,7 +5,9 @@
  * keys never leave the card), certificates issued for the public keys the card answered,
  * EF.KEYS, the certificate EFs and EF.SOD written.
  *
- * The card must be in personalization state (before `buildIdCard` makes it operational).
+ * The card must be in personalization state (before `buildIdCard` makes it operational). A
+ * certificate given in the holder document is not written: it cannot certify a key this card has
+ * only just generated; the reader returns the certificates issued here.
  *
  * @example
  * const r = buildEServicesApplication(card, holder, { authenticationPin: '1234', signaturePin: '123456', ca, signer: pki.documentSigner });

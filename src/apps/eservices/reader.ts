@@ -56,6 +56,7 @@ export async function readCardPublicKey(t: Transport, descriptor: KeyDescriptor)
   }
 }
 
+/** Reads the e-services application (module comment). */
 export async function readEServices(t: Transport, opts: AppReadOptions = {}): Promise<EServicesReadResult> {
   const chunk = opts.chunkSize ?? 0xdf;
   const now = opts.now ?? new Date();

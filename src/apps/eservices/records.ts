@@ -36,10 +36,12 @@ const KEY: readonly FieldSpec<keyof KeyDescriptor>[] = [
   { key: 'pinRef', tag: 0x85, type: { kind: 'uint', length: 1 } },
 ];
 
+/** One EF.KEYS record. */
 export function encodeKeyRecord(d: KeyDescriptor): Uint8Array {
   return encodeTemplate(KEY_RECORD_TAG, KEY, d, 'key record');
 }
 
+/** One EF.KEYS record back, strictly. */
 export function decodeKeyRecord(bytes: Uint8Array): KeyDescriptor {
   return decodeTemplate(bytes, KEY_RECORD_TAG, KEY, 'key record') as unknown as KeyDescriptor;
 }

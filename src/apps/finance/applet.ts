@@ -10,4 +10,5 @@ import { FINANCE_AID, FINANCE_FILES, FINANCE_TYPE } from './layout.js';
 
 const commands = paceGatedCommands(gatedFiles(FINANCE_AID, FINANCE_FILES));
 
+/** The finances applet factory (type `finance`). */
 export const FINANCE_APPLET: AppletFactory = Object.freeze({ type: FINANCE_TYPE, create: () => ({ commands }) });

@@ -27,6 +27,7 @@ export interface FinanceDataOptions {
   readonly signingTime?: Date | null;
 }
 
+/** Records of both EFs and EF.SOD for a holder's accounts (pure). @example prepareFinanceFiles(holder.financialAccounts, { signer }) */
 export function prepareFinanceFiles(accounts: readonly FinancialAccount[], opts: FinanceDataOptions): FinanceFiles {
   if (accounts.length === 0) throw new AppDataError('financialAccounts: none; the finances application is not installed without accounts');
   const r = financeRecords(accounts);
@@ -57,6 +58,7 @@ export function installFinance(card: Card, files: FinanceFiles): void {
   card.nv.commit();
 }
 
+/** Prepares and installs the finances application for a holder's accounts. */
 export function buildFinanceApplication(card: Card, accounts: readonly FinancialAccount[], opts: FinanceDataOptions): FinanceFiles {
   const files = prepareFinanceFiles(accounts, opts);
   installFinance(card, files);

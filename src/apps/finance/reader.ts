@@ -25,6 +25,7 @@ export interface FinanceReadResult extends AppReadResult<readonly FinancialAccou
   readonly raw: { readonly accounts?: readonly Uint8Array[]; readonly cards?: readonly Uint8Array[]; readonly sod?: Uint8Array };
 }
 
+/** Reads the finances application (module comment); needs PACE and the holder PIN on the channel. */
 export async function readFinance(t: Transport, opts: AppReadOptions = {}): Promise<FinanceReadResult> {
   const chunk = opts.chunkSize ?? 0xdf;
   const selectSw = await selectApplication(t, FINANCE_AID);

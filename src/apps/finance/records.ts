@@ -31,12 +31,14 @@ function checkPan(a: FinancialAccount, what: string): void {
   if (p !== undefined) throw new AppDataError(`${what} maskedPan: ${p}`);
 }
 
+/** One account record. @example encodeAccountRecord({ bank: 'B', accountReference: 'R-1', type: 'current' }) // E3 … */
 export function encodeAccountRecord(a: FinancialAccount): Uint8Array {
   checkPan(a, 'account record');
   if (a.currency !== undefined && !/^[A-Z]{3}$/.test(a.currency)) throw new AppDataError(`account record currency: expected an ISO 4217 code, got ${JSON.stringify(a.currency)}`);
   return encodeTemplate(ACCOUNT_RECORD_TAG, ACCOUNT, a, 'account record');
 }
 
+/** One account record back, its masked PAN checked again (a card never hands out a full card number). */
 export function decodeAccountRecord(bytes: Uint8Array): FinancialAccount {
   const a = decodeTemplate(bytes, ACCOUNT_RECORD_TAG, ACCOUNT, 'account record') as unknown as FinancialAccount;
   checkPan(a, 'account record');

@@ -14,4 +14,5 @@ import { HEALTH_AID, HEALTH_FILES, HEALTH_TYPE } from './layout.js';
 
 const commands = paceGatedCommands(gatedFiles(HEALTH_AID, HEALTH_FILES));
 
+/** The health insurance applet factory (type `health-insurance`). */
 export const HEALTH_APPLET: AppletFactory = Object.freeze({ type: HEALTH_TYPE, create: () => ({ commands }) });

@@ -18,8 +18,7 @@
  * const data = await readAppFile(sm, spec, 0xdf);         // what a reader gets back
  */
 import { SW, StatusWordError } from '../../apdu/status.js';
-import type { CommandApdu } from '../../apdu/command.js';
-import { encodeCommandApdu } from '../../apdu/command.js';
+import { encodeCommandApdu, type CommandApdu } from '../../apdu/command.js';
 import { parseResponseApdu } from '../../apdu/response.js';
 import { INS } from '../../apdu/ins.js';
 import { bytesToHex, concatBytes, equalBytes, readUintBE } from '../../bytes/index.js';
@@ -29,7 +28,7 @@ import type { FileNode } from '../../card/fs/file.js';
 import { OS_COMMANDS } from '../../card/commands/index.js';
 import { pacePasswordInForce } from '../../card/protocols/pace.js';
 import { formatCondition, type AccessRules } from '../../card/security/access.js';
-import { encodeTag, encodeTlv, parseTlv, parseTlvList, TlvError, type Tlv } from '../../tlv/ber.js';
+import { encodeTag, encodeTlv, parseTlv, TlvError, type Tlv } from '../../tlv/ber.js';
 import { verifySod, type FileCheck, type PassiveAuthReport } from '../../lds/passive-auth.js';
 import type { Transport } from '../../transport/types.js';
 import { ReadRefused, readFileBySfi } from '../identity/reader.js';
@@ -236,41 +235,17 @@ export function recordFileBytes(records: readonly Uint8Array[]): Uint8Array {
   return concatBytes(...records);
 }
 
-/** Splits the concatenation back into records (each a BER-TLV object or an empty slot). */
-export function splitRecords(bytes: Uint8Array, what: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let i = 0;
-  while (i < bytes.length) {
-    if (bytes[i] === 0x00) {
-      out.push(bytes.subarray(i, i + 1));
-      i++;
-      continue;
-    }
-    let list: Tlv[];
-    try {
-      list = parseTlvList(bytes.subarray(i, i + tlvSize(bytes, i, what)));
-    } catch (e) {
-      if (e instanceof TlvError) throw new AppDataError(`${what}: record at byte ${i} is not BER-TLV (${e.message})`);
-      throw e;
-    }
-    const raw = list[0]!.raw!;
-    out.push(bytes.subarray(i, i + raw.length));
-    i += raw.length;
-  }
-  return out;
-}
-
 function tlvSize(b: Uint8Array, at: number, what: string): number {
   let i = at + 1;
   if ((b[at]! & 0x1f) === 0x1f) {
     while (i < b.length && (b[i]! & 0x80) !== 0) i++;
     i++;
   }
-  if (i >= b.length) throw new AppDataError(`${what}: record at byte ${at} ends in its header`);
+  if (i >= b.length) throw new AppDataError(`${what}: the object at byte ${at} ends in its header`);
   const l0 = b[i]!;
   if (l0 < 0x80) return i + 1 + l0 - at;
   const n = l0 & 0x7f;
-  if (n === 0 || n > 3 || i + 1 + n > b.length) throw new AppDataError(`${what}: record at byte ${at} has a bad length`);
+  if (n === 0 || n > 3 || i + 1 + n > b.length) throw new AppDataError(`${what}: the object at byte ${at} has a bad length`);
   return i + 1 + n + readUintBE(b, i + 1, n) - at;
 }
 

@@ -30,6 +30,7 @@ export interface HealthReadResult extends AppReadResult<HealthInsurance> {
   readonly raw: { readonly insurance?: readonly Uint8Array[]; readonly dependants?: readonly Uint8Array[]; readonly sod?: Uint8Array };
 }
 
+/** Reads the health application (module comment); the caller has established PACE. */
 export async function readHealth(t: Transport, opts: AppReadOptions = {}): Promise<HealthReadResult> {
   const chunk = opts.chunkSize ?? 0xdf;
   const selectSw = await selectApplication(t, HEALTH_AID);

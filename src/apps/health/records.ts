@@ -39,18 +39,22 @@ const DEPENDANT: readonly FieldSpec<keyof Dependant>[] = [
   { key: 'dateOfBirth', tag: 0x84, type: { kind: 'date' } },
 ];
 
+/** The EF.INSURANCE record of a membership. @example encodeInsuranceRecord(section) // E1 … */
 export function encodeInsuranceRecord(r: InsuranceRecord): Uint8Array {
   return encodeTemplate(HEALTH_RECORD_TAGS.INSURANCE, INSURANCE, r, 'insurance record');
 }
 
+/** An EF.INSURANCE record back; an {@link AppDataError} naming the element when it does not decode. */
 export function decodeInsuranceRecord(bytes: Uint8Array): InsuranceRecord {
   return decodeTemplate(bytes, HEALTH_RECORD_TAGS.INSURANCE, INSURANCE, 'insurance record') as unknown as InsuranceRecord;
 }
 
+/** One EF.DEPENDANTS record. @example encodeDependantRecord(d) // E2 … */
 export function encodeDependantRecord(d: Dependant): Uint8Array {
   return encodeTemplate(HEALTH_RECORD_TAGS.DEPENDANT, DEPENDANT, d, 'dependant record');
 }
 
+/** One EF.DEPENDANTS record back (not an empty slot: see {@link healthFromRecords}). */
 export function decodeDependantRecord(bytes: Uint8Array): Dependant {
   return decodeTemplate(bytes, HEALTH_RECORD_TAGS.DEPENDANT, DEPENDANT, 'dependant record') as unknown as Dependant;
 }

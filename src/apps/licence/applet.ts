@@ -7,4 +7,5 @@
 import type { AppletFactory } from '../../card/applet.js';
 import { LICENCE_TYPE } from './layout.js';
 
+/** The driving licence applet factory (type `driving-licence`). */
 export const LICENCE_APPLET: AppletFactory = Object.freeze({ type: LICENCE_TYPE, create: () => ({}) });

@@ -87,7 +87,10 @@ export function holderLicenceDg1(h: Holder, typeApprovalNumber?: string): Licenc
   };
 }
 
-/** The `drivingLicence` section of a decoded DG1. */
+/**
+ * The `drivingLicence` section of a decoded DG1. `issuingCountry` is always there: DG1 5F03 is
+ * mandatory, so a holder document without it gets the document's issuing state back.
+ */
 export function licenceOf(dg1: LicenceDg1): DrivingLicence {
   return {
     number: dg1.documentNumber,

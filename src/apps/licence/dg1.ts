@@ -157,6 +157,7 @@ export function encodeCategoryEntry(e: LicenceCategoryEntry): string {
   return fields.join(';');
 }
 
+/** One 87 entry back. @example decodeCategoryEntry('B;01062012;31052032;01.06;;').code // '01.06' */
 export function decodeCategoryEntry(s: string): LicenceCategoryEntry {
   const f = s.split(';');
   if (f.length !== 6) throw new AppDataError(`licence DG1 category entry "${s}": expected 6 fields separated by ";", got ${f.length}`);
@@ -172,6 +173,7 @@ export function decodeCategoryEntry(s: string): LicenceCategoryEntry {
   };
 }
 
+/** DG1 as stored (module comment for the layout). */
 export function encodeLicenceDg1(d: LicenceDg1): Uint8Array {
   const demo: Uint8Array[] = [];
   for (const e of DEMOGRAPHIC) {
@@ -210,6 +212,7 @@ function once(list: readonly Tlv[], tag: number, what: string, optional: boolean
   return found[0];
 }
 
+/** DG1 back, strictly: unknown or repeated elements, bad dates and a wrong entry count are errors. */
 export function decodeLicenceDg1(bytes: Uint8Array): LicenceDg1 {
   const outer = parse(bytes, 'file', false);
   if (outer.tag !== dataGroup(1).tag || outer.children === undefined) throw new AppDataError('licence DG1: outer template is not 61');

@@ -38,6 +38,7 @@ export function portraitReference(aid: Uint8Array, fid: number, portraitFile: Ui
   return { aid: aid.slice(), fid, hashAlgorithm, hash: digestBytes(hashAlgorithm, portraitFile) };
 }
 
+/** DG6 as stored. */
 export function encodePortraitReference(r: PortraitReference): Uint8Array {
   if (r.aid.length < 5 || r.aid.length > 16) throw new AppDataError(`licence DG6 aid: expected 5..16 bytes, got ${r.aid.length}`);
   if (!Number.isInteger(r.fid) || r.fid < 0 || r.fid > 0xffff) throw new AppDataError(`licence DG6 fid: expected 0000..FFFF, got ${r.fid}`);
@@ -54,6 +55,7 @@ export function encodePortraitReference(r: PortraitReference): Uint8Array {
   );
 }
 
+/** DG6 back, strictly (4F, 51, 06, 04 in this order). */
 export function decodePortraitReference(bytes: Uint8Array): PortraitReference {
   let t;
   try {

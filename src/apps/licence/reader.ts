@@ -44,6 +44,7 @@ export interface LicenceReadResult extends AppReadResult<DrivingLicence> {
   readonly raw: { readonly com?: Uint8Array; readonly sod?: Uint8Array; readonly dataGroups: ReadonlyMap<number, Uint8Array> };
 }
 
+/** Reads the licence application (module comment). */
 export async function readLicence(t: Transport, opts: LicenceReadOptions = {}): Promise<LicenceReadResult> {
   const chunk = opts.chunkSize ?? 0xdf;
   const selectSw = await selectApplication(t, LICENCE_AID);

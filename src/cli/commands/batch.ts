@@ -1,10 +1,13 @@
 /**
- * `chipwright batch --profile P --data holders.csv|jsonl --journal FILE (--reader NAME... | --sim N
- * [--out DIR]) [--signer …] [--mailer FILE] [--retry-failed] [--limit N]`: many holders, one
+ * `chipwright batch --profile P --data holders.csv|jsonl --journal FILE [--journal-format sqlite|jsonl]
+ * [--audit FILE] (--reader NAME... | --sim N [--out DIR]) [--signer …] [--mailer FILE] [--retry-failed]
+ * [--limit N]`: many holders, one
  * worker per reader (the next card on insertion), every step journaled before it is sent, one
  * result line per card. Re-running with the same journal continues with the holders left and
  * reports the cards the last run left mid-write. `--sim N`: N simulated readers with endless
- * blank cards (saved to `--out DIR/<serial>.json`).
+ * blank cards (saved to `--out DIR/<serial>.json`). The journal is SQLite (holder states) with a
+ * JSON Lines audit log beside it (`--audit`, default `FILE.audit.jsonl`); `--journal-format jsonl`
+ * keeps both in one JSON Lines file.
  *
  * Exit 0 when every holder taken was verified, 1 when some failed (the journal says which, where
  * and why).
@@ -13,8 +16,9 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { profileTransportKey } from '../../perso/applications.js';
 import { pcscReader, runBatch, simReader, type BatchReader } from '../../perso/batch.js';
-import { FileJournal } from '../../perso/journal.js';
-import { UsageError } from '../errors.js';
+import { FileJournal, type Journal } from '../../perso/journal.js';
+import { SqliteJournal } from '../../perso/journal-sqlite.js';
+import { InputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { intOption } from '../options.js';
 import type { CliContext } from '../context.js';
@@ -24,6 +28,8 @@ import { addInputOptions, asInputError, persoInputs, type PersoInputOptions } fr
 interface RawOptions extends PersoInputOptions {
   data: string;
   journal: string;
+  journalFormat?: 'sqlite' | 'jsonl';
+  audit?: string;
   reader?: string[];
   sim?: string;
   out?: string;
@@ -41,7 +47,14 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
     o.sim !== undefined
       ? Array.from({ length: intOption(o.sim, '--sim', 1, 64) }, (_v, i) => simReader(`sim-${i}`, inputs.profile, { operatorKeys: inputs.operatorKeys, ...(o.out !== undefined ? { outDir: o.out } : {}) }))
       : o.reader!.map((r) => pcscReader(r, stop !== undefined ? { stop } : {}));
-  const journal = new FileJournal(o.journal);
+  if (o.audit !== undefined && o.journalFormat === 'jsonl') throw new UsageError('--audit applies to the SQLite journal; a JSON Lines journal is its own audit log');
+  let journal: Journal;
+  try {
+    journal = o.journalFormat === 'jsonl' ? new FileJournal(o.journal) : new SqliteJournal(o.journal, o.audit !== undefined ? { audit: o.audit } : {});
+  } catch (e) {
+    // A journal that cannot be opened (not SQLite, damaged, another run's audit log) is bad input.
+    throw e instanceof Error ? new InputFileError(e.message) : e;
+  }
   try {
     for (const x of journal.interrupted) {
       io.stderr(`chipwright: last run stopped while writing holder ${x.id} to card ${x.serial} (step ${x.step}): that card is ${x.step.endsWith('/activate') ? 'possibly complete — check it' : 'spoiled'}\n`);
@@ -79,6 +92,8 @@ export function registerBatch(program: Command, cli: CliContext): Command {
   addInputOptions(c)
     .requiredOption('--data <file>', 'holders: JSON Lines or CSV (streamed), or YAML/JSON')
     .requiredOption('--journal <file>', 'the journal (created, or continued when it exists)')
+    .addOption(new Option('--journal-format <format>', 'sqlite: holder states in SQLite plus a JSON Lines audit log; jsonl: one JSON Lines file').choices(['sqlite', 'jsonl']).default('sqlite'))
+    .option('--audit <file>', 'with the SQLite journal: the JSON Lines audit log (default: JOURNAL.audit.jsonl)')
     .addOption(new Option('--reader <name>', 'PC/SC reader; repeat for one worker per reader').argParser((v: string, p: string[] | undefined) => [...(p ?? []), v]))
     .option('--sim <n>', 'N simulated readers with blank cards of the profile')
     .option('--out <dir>', 'with --sim: save each card as DIR/<serial>.json')

@@ -97,6 +97,7 @@ export function mrzOption(text: string): string {
   return compact;
 }
 
+/** Validates `read`'s options into a {@link ReadContext} (exit 2 on a bad value). */
 export function readContext(o: RawOptions): ReadContext {
   const target = readerOrCard(o);
   if (o.can === undefined && o.mrz === undefined) throw new UsageError('give --can N (the 6-digit card access number) or --mrz TEXT');
@@ -363,6 +364,7 @@ function writeOut(dir: string, r: IdCardReadResult): { document: HolderDocument 
   return { document, written };
 }
 
+/** Runs `read`: trust anchors, the PIN, the card, the report; returns the exit code. */
 export async function runRead(ctx: ReadContext, io: CliIo): Promise<number> {
   const cscas = loadTrustAnchors(ctx.cscaPaths);
   const pin = ctx.pin ? await holderPin(io) : undefined;
@@ -407,6 +409,7 @@ export async function runRead(ctx: ReadContext, io: CliIo): Promise<number> {
   return r.verdict === 'invalid' ? EXIT.CHECK_FAILED : EXIT.OK;
 }
 
+/** Registers `chipwright read`. */
 export function registerRead(program: Command, cli: CliContext): Command {
   return program
     .command('read')
