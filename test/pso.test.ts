@@ -232,7 +232,10 @@ describe('PSO DECIPHER', () => {
     for (const [alg, oaepHash] of [[0x1a, 'sha256'], [0x0a, 'sha1']] as const) {
       expect(mse(card, 'B8', 0x04, alg).swHex).toBe('9000');
       const secret = ascii('a 32-byte session key for e-ID!!');
-      const c = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, secret));
+      // A ciphertext whose first byte is 00 would read as "padding indicator + 255 bytes" of the
+      // same integer below; draw until it is not, so the no-indicator check is meaningful.
+      let c = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, secret));
+      while (c[0] === 0) c = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, secret));
       const data = concatBytes(h('00'), c);
       expect(tx(card, apdu('002A8086', data)).data).toBe(hex(secret));
       // The same 257 bytes in a chain of short commands.
