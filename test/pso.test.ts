@@ -429,3 +429,17 @@ describe('secrets and the card image', () => {
     expect(hex(ecPublicPoint('P-384', h(P384.privateKey)))).toBe(P384.publicKey);
   });
 });
+
+describe('PSO DECIPHER strictness', () => {
+  it('an RSA cryptogram one byte short (leading zero dropped) is refused, not deciphered', () => {
+    const card = esignCard();
+    verifyPin(card, 0x82, USER_PIN);
+    const pub = publicKeyObject(publicOf(card, 0x04));
+    expect(mse(card, 'B8', 0x04, 0x1a).swHex).toBe('9000');
+    const secret = ascii('a 32-byte session key for e-ID!!');
+    let c = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret));
+    while (c[0] !== 0) c = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret));
+    expect(tx(card, apdu('002A8086', concatBytes(h('00'), c.subarray(1)))).swHex).toBe('6A80');
+    expect(tx(card, apdu('002A8086', concatBytes(h('00'), c))).data).toBe(hex(secret));
+  });
+});

@@ -117,6 +117,11 @@ function decipher(cmd: CommandApdu, ctx: CommandContext): Uint8Array {
   if (cmd.data.length < 2 || cmd.data[0] !== 0x00) throw bad('PSO DECIPHER: data must be padding indicator 00 followed by the cryptogram');
   const cryptogram = cmd.data.subarray(1);
   const material = privateMaterial(loc.key);
+  // RSAES-OAEP (RFC 8017 §7.1.2): the ciphertext is exactly k octets; a shorter one is malformed
+  // even when it denotes the same integer. Checked before the key's use is consumed.
+  if (material.type !== 'ec' && loc.key.bits !== undefined && cryptogram.length !== Math.ceil(loc.key.bits / 8)) {
+    throw bad(`PSO DECIPHER: RSA cryptogram of ${cryptogram.length} bytes, the key needs ${Math.ceil(loc.key.bits / 8)}`);
+  }
   consumeKeyUse(ctx, loc);
   try {
     if (material.type === 'ec') return ecdhSharedSecret(material.curve, material.d, cryptogram, material.point);
