@@ -26,7 +26,7 @@ export function stackReady(): boolean {
 
 /**
  * A suite that needs pcscd + vpcd + opensc + pcsc-tools: runs with the stack; without it fails
- * every test under CI and is skipped elsewhere (the global setup says which files and why).
+ * every test under CI and is left out elsewhere (the global setup says which files and why).
  */
 export function describeWithStack(name: string, fn: () => void): void {
   const stack = pcscStack();
@@ -39,9 +39,9 @@ export function describeWithStack(name: string, fn: () => void): void {
       });
       fn();
     });
-  } else {
-    describe.skip(`${name} (PC/SC stack: ${stack.reason})`, fn);
   }
+  // Elsewhere the suite is left out, not registered as skipped: vitest.config.ts leaves out the
+  // files that hold nothing else, and the global setup names every left-out suite and how to run it.
 }
 
 export interface ToolResult {
