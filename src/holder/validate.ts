@@ -20,7 +20,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { NO_POSITIONS, pathText, show, yamlLocator, type Locator, type Segment } from '../input/positions.js';
 import { LdsError } from '../lds/errors.js';
 import { imageInfo } from '../lds/image-info.js';
 import {
@@ -75,59 +76,7 @@ export const FACE_MAX_BYTES = 60_000;
 const TEMPLATE_MAX_BYTES = 16_384;
 const CERTIFICATE_MAX_BYTES = 16_384;
 
-type Segment = string | number;
 
-function pathText(p: readonly Segment[]): string {
-  let s = '';
-  for (const x of p) s += typeof x === 'number' ? `[${x}]` : s === '' ? x : `.${x}`;
-  return s;
-}
-
-// --- positions -----------------------------------------------------------------------------------
-
-interface Locator {
-  /** Line and column of the value at `path`; the nearest existing parent when it is missing. */
-  at(path: readonly Segment[], key?: boolean): { line?: number; column?: number };
-}
-
-function yamlLocator(doc: Document, lc: LineCounter): Locator {
-  const pos = (offset: number): { line: number; column: number } => {
-    const p = lc.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
-  const nodeAt = (path: readonly Segment[]): unknown => (path.length === 0 ? doc.contents : doc.getIn(path, true));
-  /** Where the key of `path`'s last segment is written in its parent mapping. */
-  const keyAt = (path: readonly Segment[]): { line: number; column: number } | undefined => {
-    if (path.length === 0) return undefined;
-    const parent = nodeAt(path.slice(0, -1));
-    if (!isMap(parent)) return undefined;
-    const name = path[path.length - 1];
-    const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === name);
-    return pair !== undefined && isNode(pair.key) && pair.key.range ? pos(pair.key.range[0]) : undefined;
-  };
-  return {
-    at(path, key = false) {
-      // An unknown key points at the key itself.
-      if (key) {
-        const k = keyAt(path);
-        if (k !== undefined) return k;
-      }
-      const node = nodeAt(path);
-      if (isNode(node) && node.range) return pos(node.range[0]);
-      // Missing: the line of the nearest mapping that exists, at its key ("identity:").
-      for (let n = path.length - 1; n >= 0; n--) {
-        const above = nodeAt(path.slice(0, n));
-        if (!isNode(above)) continue;
-        const k = keyAt(path.slice(0, n));
-        if (k !== undefined) return k;
-        if (above.range) return pos(above.range[0]);
-      }
-      return {};
-    },
-  };
-}
-
-const NO_POSITIONS: Locator = { at: () => ({}) };
 
 // --- schema pass -----------------------------------------------------------------------------------
 
@@ -141,13 +90,6 @@ function schemaValidator(): ReturnType<Ajv2020['compile']> {
   return compiled;
 }
 
-function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${String(v)}`;
-}
 
 function segmentsOf(instancePath: string, data: unknown): Segment[] {
   if (instancePath === '') return [];
