@@ -9,6 +9,9 @@
  * | `icao-lds` | the eMRTD application with BAC (`apps/identity`) | — |
  * | `purse` | the stored-value purse (`apps/purse`) | `currency, maximum, initialBalance, pinThreshold, logSize, maxSessionOps, keyVersion, loadKey, purchaseKey` (keys as `{ operator, diversify }`) |
  * | `keystore` | a DF with the key store's commands (MSE, PSO, INTERNAL AUTHENTICATE, GENERATE ASYMMETRIC KEY PAIR); its key slots are the profile's `keyPairs` | — |
+ * | `health-insurance` | the health insurance applet (`apps/health`; encoders `health.*`) | — |
+ * | `driving-licence` | the ISO/IEC 18013-2 licence applet (`apps/licence`; encoders `licence.*`) | — |
+ * | `finance` | the finances applet (`apps/finance`; encoders `finance.*`) | — |
  * | `none` | a plain DF (DF name = the AID) made by CREATE FILE during personalization | — |
  *
  * Installing is a factory step (the simulator's `card.install`, like loading an applet before the
@@ -26,6 +29,9 @@ import { IDENTITY_APPLET } from '../apps/identity/applet.js';
 import { KEYSTORE_APPLET, KEYSTORE_TYPE, type KeystoreSlot } from '../apps/keystore.js';
 import { IDENTITY_TYPE } from '../apps/identity/layout.js';
 import { PURSE_APPLET } from '../apps/purse/applet.js';
+import { HEALTH_APPLET } from '../apps/health/applet.js';
+import { LICENCE_APPLET } from '../apps/licence/applet.js';
+import { FINANCE_APPLET } from '../apps/finance/applet.js';
 import { purseInstallParams, type PurseSpec } from '../apps/purse/params.js';
 import { PURSE_APPLET_TYPE } from '../apps/purse/protocol.js';
 import type { Segment } from './issues.js';
@@ -164,6 +170,11 @@ const BUILT_INS: readonly ApplicationType[] = [
     },
   },
   { type: KEYSTORE_TYPE, factory: KEYSTORE_APPLET, keySlots: true, params: (app) => keystoreParams(app.keyPairs) },
+  // The ID card's applications: their files are created over APDUs from the profile, with the
+  // encoders of `app-encoders.ts`, so their readers (`apps/*/reader.ts`) read them.
+  { type: HEALTH_APPLET.type, factory: HEALTH_APPLET },
+  { type: LICENCE_APPLET.type, factory: LICENCE_APPLET },
+  { type: FINANCE_APPLET.type, factory: FINANCE_APPLET },
   { type: 'none' },
 ];
 

@@ -43,6 +43,11 @@ export interface EncoderContext {
   readonly present: ReadonlySet<string>;
   /** DG12's personalization time, and anything else that needs "now". */
   readonly now: Date;
+  /**
+   * The content of a file prepared earlier for this card, by `application/file` (profile order):
+   * what the licence's DG6 hashes from the identity application's DG2.
+   */
+  readonly earlier: (ref: string) => { readonly spec: FileSpec; readonly application: ApplicationSpec; readonly bytes: Uint8Array } | undefined;
 }
 
 /** A problem with an encoder's keys in a profile: `key` names the offending key under `content`. */
@@ -149,10 +154,20 @@ function tlvOf(tag: number, fields: readonly TlvField[], source: unknown, ctx: E
 const BUILT_INS: readonly Encoder[] = [
   {
     name: 'icao.com',
-    description: 'EF.COM (ICAO 9303-10 §4.6.1): LDS and Unicode versions, the tags of the data groups present',
-    encode: (ctx) => {
+    description: 'EF.COM (ICAO 9303-10 §4.6.1): LDS version (ldsVersion, default 1.7) and Unicode version (unicodeVersion, default 4.0.0), the tags of the data groups present',
+    check: (content) => {
+      for (const [k, v] of Object.entries(content.args)) {
+        if (k !== 'ldsVersion' && k !== 'unicodeVersion') return { key: k, message: 'not a key of the icao.com encoder', hint: 'ldsVersion, unicodeVersion' };
+        // EF.COM codes the LDS version as 'aabb' and Unicode as 'aabbcc' (ICAO 9303-10 §4.6.1).
+        const re = k === 'ldsVersion' ? /^\d{1,2}\.\d{1,2}$/ : /^\d{1,2}\.\d{1,2}\.\d{1,2}$/;
+        if (typeof v !== 'string' || !re.test(v)) return { key: k, message: `got ${JSON.stringify(v)}`, hint: k === 'ldsVersion' ? 'like "1.7"' : 'like "4.0.0"' };
+      }
+      return undefined;
+    },
+    encode: (ctx, content) => {
       const dgs = [...ctx.present].map((n) => /^DG(\d{1,2})$/.exec(n)).flatMap((m) => (m ? [Number(m[1])] : [])).sort((a, b) => a - b);
-      return encodeEfCom({ ldsVersion: '1.7', unicodeVersion: '4.0.0', dataGroups: dgs });
+      const a = content.args as { ldsVersion?: string; unicodeVersion?: string };
+      return encodeEfCom({ ldsVersion: a.ldsVersion ?? '1.7', unicodeVersion: a.unicodeVersion ?? '4.0.0', dataGroups: dgs });
     },
   },
   { name: 'icao.dg1', description: 'DG1: the TD1 MRZ of identity and document', encode: (ctx) => encodeDg1({ mrz: holderMrz(ctx.holder) }) },

@@ -85,10 +85,8 @@ const selectFid = (fid: number): PlanCommand => cmd({ ins: INS.SELECT, p1: 0x02,
 /** FCP of a file as CREATE FILE takes it (ISO/IEC 7816-9 §7.1.1). */
 function fcpOf(f: PreparedFile): Uint8Array {
   const s = f.spec;
-  const node =
-    s.type === 'transparent'
-      ? newTransparentEf(s.fid, f.size, { ...(s.sfi !== undefined ? { sfi: s.sfi } : {}), ...(s.rules !== undefined ? { rules: s.rules } : {}) })
-      : newRecordEf(s.fid, s.type, s.recordLength!, s.records!, { ...(s.sfi !== undefined ? { sfi: s.sfi } : {}), ...(s.rules !== undefined ? { rules: s.rules } : {}) });
+  const attrs = { ...(s.sfi !== undefined ? { sfi: s.sfi } : {}), ...(s.rules !== undefined ? { rules: s.rules } : {}), ...(s.encrypted ? { encrypted: true } : {}) };
+  const node = s.type === 'transparent' ? newTransparentEf(s.fid, f.size, attrs) : newRecordEf(s.fid, s.type, s.recordLength!, s.records!, attrs);
   return encodeTlv(0x62, fcpContents(node));
 }
 
@@ -125,10 +123,18 @@ function fileStep(app: PreparedApplication, f: PreparedFile, mode: 'extended' | 
     for (const r of f.records) commands.push(cmd({ ins: INS.APPEND_RECORD, data: r }));
     // Read back by record number: cyclic files number the newest 1 (ISO/IEC 7816-4 §7.3.2).
     const recs = f.records;
-    recs.forEach((_r, i) => {
-      const expect = s.type === 'cyclic' ? recs[recs.length - 1 - i]! : recs[i]!;
-      commands.push(cmd({ ins: INS.READ_RECORDS, p1: i + 1, p2: 0x04, ne: expect.length }, { expectData: expect, note: 'read back' }));
-    });
+    const inOrder = s.type === 'cyclic' ? [...recs].reverse() : recs;
+    const total = recs.reduce((a, r) => a + r.length, 0);
+    if (mode === 'extended' && recs.length > 1) {
+      // READ RECORD(S) P2 b3-b1 = 101, "from P1 up to the last" (ISO/IEC 7816-4 §11.3.3): every
+      // record in one response, concatenated, checked byte for byte — one APDU instead of one
+      // per record.
+      commands.push(cmd({ ins: INS.READ_RECORDS, p1: 1, p2: 0x05, ne: total, extended: total > 256 }, { expectData: concatBytes(...inOrder), note: 'read back every record' }));
+    } else {
+      inOrder.forEach((expect, i) => {
+        commands.push(cmd({ ins: INS.READ_RECORDS, p1: i + 1, p2: 0x04, ne: expect.length }, { expectData: expect, note: 'read back' }));
+      });
+    }
     n = recs.reduce((a, r) => a + r.length, 0);
   } else if (f.data !== undefined) {
     commands.push(...writeCommands(f.data, mode), ...readBackCommands(f.data, mode));

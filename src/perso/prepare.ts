@@ -144,6 +144,8 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
     return s;
   };
 
+  // Files of the applications prepared so far, for encoders that refer to them (licence DG6).
+  const earlier = new Map<string, { spec: FileSpec; application: ApplicationSpec; bytes: Uint8Array }>();
   const applications: PreparedApplication[] = profile.applications.map((app) => {
     const keyPairs = app.keyPairs.filter(
       (k) => k.holderKeyPair === undefined || (holder.eServices?.keyPairs ?? []).some((h) => h.label === k.holderKeyPair),
@@ -174,7 +176,7 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
       }
       let out: Uint8Array | readonly Uint8Array[] = new Uint8Array(0);
       if (f.content !== undefined) {
-        const ctx: EncoderContext = { holder, holderId, application: app, file: f, present: names, now };
+        const ctx: EncoderContext = { holder, holderId, application: app, file: f, present: names, now, earlier: (ref) => earlier.get(ref) };
         out = getEncoder(f.content.encoder)!.encode(ctx, f.content);
       }
       if (f.type !== 'transparent') {
@@ -207,6 +209,10 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
       const e = encoded.get(f.name);
       return e === undefined ? [] : [e];
     });
+    for (const f of files) {
+      const bytes = f.data ?? (f.records !== undefined ? concatBytes(...f.records) : undefined);
+      if (bytes !== undefined) earlier.set(`${app.name}/${f.spec.name}`, { spec: f.spec, application: app, bytes });
+    }
     return { spec: app, dfFid: fids.get(app.name)!, files, keyPairs };
   });
 

@@ -20,6 +20,7 @@ import type { AsymmetricKeyUsage } from '../card/security/objects.js';
 import type { HashAlgorithm } from '../lds/algorithms.js';
 import { applicationType } from './applications.js';
 import { getEncoder } from './encoders.js';
+import './app-encoders.js';
 import { NO_POSITIONS, ProfileError, pathText, show, yamlLocator, type InputIssue, type Locator, type Segment } from './issues.js';
 import { PROFILE_SCHEMA } from './schema.js';
 
@@ -44,6 +45,11 @@ export interface FileSpec {
   readonly content: ContentSpec | undefined;
   /** Created by the applet at install: only written. */
   readonly existing: boolean;
+  /**
+   * Kept encrypted at rest (AES-256-GCM under the card's storage key) and released only under
+   * secure messaging: chipwright's FCP data object 85, b1 (`card/fs/fcp.ts`).
+   */
+  readonly encrypted: boolean;
 }
 
 export interface SecurityObjectSpec {
@@ -236,6 +242,7 @@ interface RawFile {
   access?: Record<string, string>;
   content?: { encoder: string; from?: string[]; optional?: boolean } & Record<string, unknown>;
   existing?: boolean;
+  encrypted?: boolean;
 }
 interface RawApp {
   name: string;
@@ -387,6 +394,7 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
         rules: rulesOf(c, [...fp, 'access'], f.access, false),
         content,
         existing: f.existing ?? false,
+        encrypted: f.encrypted ?? false,
       };
     });
     const securityObjects: SecurityObjectSpec[] = (a.securityObjects ?? []).map((s, j) => {

@@ -67,6 +67,10 @@ const content = {
       description: 'tlv encoder: data objects in order, each { tag, holder, format }',
     },
     field: { ...holderPath, description: 'text encoder: the holder field written as UTF-8' },
+    ldsVersion: { type: 'string', pattern: '^\\d{1,2}\\.\\d{1,2}$', description: 'icao.com encoder: the LDS version EF.COM announces (default "1.7"; the licence uses "1.0")' },
+    unicodeVersion: { type: 'string', pattern: '^\\d{1,2}\\.\\d{1,2}\\.\\d{1,2}$', description: 'icao.com encoder: the Unicode version EF.COM announces (default "4.0.0")' },
+    portrait: { type: 'string', pattern: '^[^/]+/[^/]+$', description: 'licence.dg6 encoder: the portrait file as application/file (e.g. identity/DG2), written earlier in the profile' },
+    typeApprovalNumber: { type: 'string', description: 'licence.dg1 encoder: the type approval number (ISO/IEC 18013-2), optional' },
   },
   description: 'where the file content comes from: an encoder over holder fields',
 } as const;
@@ -92,6 +96,7 @@ const file = {
     access,
     content,
     existing: { type: 'boolean', description: 'true: the applet creates the file at install; personalization only writes its content' },
+    encrypted: { type: 'boolean', description: 'true: kept encrypted at rest under the card\'s storage key and released only under secure messaging (FCP DO 85 b1)' },
   },
   description: 'an elementary file: { name, fid, sfi, type, size | recordLength + records, access, content }',
 } as const;

@@ -255,6 +255,7 @@ export function demoOperatorKeys(): Map<string, Uint8Array> {
   return new Map([
     ['purse-load', hexToBytes('2B7E151628AED2A6ABF7158809CF4F3C')],
     ['purse-purchase', hexToBytes('000102030405060708090A0B0C0D0E0F')],
+    ['insurer-master', hexToBytes('303132333435363738393A3B3C3D3E3F')],
   ]);
 }
 
