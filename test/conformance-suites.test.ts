@@ -215,7 +215,7 @@ describe('the runner', () => {
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/needs secret \{PIN\}; give them with --secrets FILE/),
       expect.stringMatching(/inline\.vec:3: card: image nowhere\.json: no such file/),
-      expect.stringMatching(/inline\.vec:3: card: profiles are not supported/),
+      expect.stringMatching(/inline\.vec:3: card: profile \S*p\.yaml: .*p\.yaml/),
       expect.stringMatching(/inline\.vec:3: card: external: give the card/),
     ]);
     const ok = await replay([needs], { secrets: { PIN: new TextEncoder().encode('1234') } });

@@ -101,12 +101,15 @@ export class HeaderBuilder {
         if (rest === '') this.fail(line, 'card: image needs a file (card: image cards/my-card.json)');
         return { kind: 'image', path: this.path(rest), written: rest };
       case 'profile': {
-        const p = /^(.+?)\s+data\s+(.+)$/.exec(rest);
-        if (p === null) this.fail(line, 'card: expected "profile FILE data FILE"');
-        return { kind: 'profile', profile: this.path(p[1]!), data: this.path(p[2]!), written: rest };
+        // `profile PROFILE DATA` as the issue writes it; `profile PROFILE data DATA` reads better
+        // and is accepted too. Paths with spaces are not supported (neither form could tell).
+        const words = rest.split(/\s+/).filter((w) => w !== '');
+        const files = words.length === 3 && words[1] === 'data' ? [words[0]!, words[2]!] : words.length === 2 ? words : undefined;
+        if (files === undefined) this.fail(line, `card: expected "profile PROFILE DATA" (a profile and a holder data file), got "profile ${rest}"`);
+        return { kind: 'profile', profile: this.path(files[0]!), data: this.path(files[1]!), written: `${files[0]!} ${files[1]!}` };
       }
       default:
-        return this.fail(line, `card: expected "image FILE", "profile FILE data FILE", "blank" or "external", got "${v}"`);
+        return this.fail(line, `card: expected "image FILE", "profile PROFILE DATA", "blank" or "external", got "${v}"`);
     }
   }
 
@@ -214,6 +217,13 @@ export function checkReferences(steps: readonly Step[], source: string): string[
           walk(s.steps);
           break;
         }
+        case 'check':
+          // EF.SOD and data groups are what the card answered: public values captured earlier.
+          for (const name of [s.sod, ...s.dataGroups.map((d) => d.name)]) {
+            if (!defined.has(name)) throw new VectorError(source, s.line, `{${name}} in "check passive-authentication" must be captured (or let) by an earlier step`);
+          }
+          use(s.csca);
+          break;
         case 'power-on':
         case 'reset':
           for (const name of s.atr ? patternRefs(s.atr) : []) {

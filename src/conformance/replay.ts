@@ -17,12 +17,27 @@ import { InProcessTransport } from '../transport/in-process.js';
 import type { Transport } from '../transport/types.js';
 import { CONFORMANCE_APPLETS } from './fixtures.js';
 import { checkVectorInputs, runVector, VectorSetupError, type RunOptions, type StepResult, type VectorRun } from './runner.js';
+import { personalizeProfileCard, ProfileCardError, type ProfileCard } from './profile-card.js';
 import { VectorError, type Capability, type CardSpec, type Vector } from './vector.js';
+
+/** A profile and holder data to personalize the card from (`--profile P --data D`). */
+export interface ProfileSource {
+  readonly profile: string;
+  readonly data: string;
+}
 
 /** Where the files run. */
 export type ReplayTarget =
-  /** Simulated cards; `card` replaces every file's `card:` header (`--card IMAGE`). */
-  | { readonly kind: 'simulator'; readonly card?: { readonly path: string; readonly text: string }; readonly shared?: boolean }
+  /**
+   * Simulated cards; `card` (`--card IMAGE`) or `profile` (`--profile P --data D`) replaces every
+   * file's `card:` header.
+   */
+  | {
+      readonly kind: 'simulator';
+      readonly card?: { readonly path: string; readonly text: string };
+      readonly profile?: ProfileSource;
+      readonly shared?: boolean;
+    }
   /** One connected transport for all files (a card in a reader); each file starts with a warm reset. */
   | { readonly kind: 'transport'; readonly transport: Transport; readonly name: string };
 
@@ -68,6 +83,11 @@ interface Prepared {
   readonly vector: Vector;
   readonly makeCard: (() => Card) | undefined;
   readonly personalization: boolean | undefined;
+  /**
+   * Values the card defines for the file (a profile card's PINs and test CSCA): given to the run
+   * as secrets, so commands use them and reports mask them.
+   */
+  readonly values?: Readonly<Record<string, Uint8Array>>;
 }
 
 export interface ReplayPlan {
@@ -77,7 +97,9 @@ export interface ReplayPlan {
 /** What {@link prepareReplay} needs to know: the run's options, and whether cards are simulated. */
 export type PrepareOptions = Pick<ReplayOptions, 'secrets' | 'rng' | 'applets'> & {
   /** Simulated cards (optionally all from one image), or a transport given to {@link runReplay}. */
-  readonly target: { readonly kind: 'simulator'; readonly card?: { readonly path: string; readonly text: string } } | { readonly kind: 'transport' };
+  readonly target:
+    | { readonly kind: 'simulator'; readonly card?: { readonly path: string; readonly text: string }; readonly profile?: ProfileSource }
+    | { readonly kind: 'transport' };
 };
 
 /**
@@ -88,12 +110,14 @@ export async function prepareReplay(vectors: readonly Vector[], opts: PrepareOpt
   const errors: Error[] = [];
   const images = new Map<string, string>();
   const modules = new Map<string, AppletModule>();
+  const profiles = new Map<string, Promise<ProfileCard>>();
   const files: Prepared[] = [];
   for (const v of vectors) {
     try {
-      checkVectorInputs(v, opts);
       const applets = await appletsFor(v, opts, modules);
-      files.push({ vector: v, ...cardFor(v, opts, applets, images) });
+      const card = await cardFor(v, opts, applets, images, profiles);
+      checkVectorInputs(v, { secrets: withCardValues(opts.secrets, card.values) });
+      files.push({ vector: v, ...card });
     } catch (e) {
       if (e instanceof VectorError || e instanceof VectorSetupError) errors.push(e);
       else throw e;
@@ -133,7 +157,18 @@ async function appletsFor(v: Vector, opts: PrepareOptions, cache: Map<string, Ap
   }
 }
 
-function cardFor(v: Vector, opts: PrepareOptions, applets: readonly AppletFactory[], images: Map<string, string>): Omit<Prepared, 'vector'> {
+/** The run's secrets with the card's values; the card's win (they are what the card holds). */
+function withCardValues(secrets: Readonly<Record<string, Uint8Array>> | undefined, values: Readonly<Record<string, Uint8Array>> | undefined): Readonly<Record<string, Uint8Array>> | undefined {
+  return values === undefined ? secrets : { ...secrets, ...values };
+}
+
+async function cardFor(
+  v: Vector,
+  opts: PrepareOptions,
+  applets: readonly AppletFactory[],
+  images: Map<string, string>,
+  profiles: Map<string, Promise<ProfileCard>>,
+): Promise<Omit<Prepared, 'vector'>> {
   const target = opts.target;
   if (target.kind === 'transport') return { makeCard: undefined, personalization: undefined };
   const rng = opts.rng ?? v.header.rng;
@@ -141,10 +176,11 @@ function cardFor(v: Vector, opts: PrepareOptions, applets: readonly AppletFactor
   const fail = (reason: string): never => {
     throw new VectorError(v.source, v.header.cardLine, reason);
   };
-  const fromImage = (text: string, path: string, onError: (reason: string) => never): { makeCard: () => Card; personalization: boolean } => {
+  const fromImage = (text: string, path: string, onError: (reason: string) => never, types: readonly AppletFactory[] = applets): { makeCard: () => Card; personalization: boolean } => {
+    const o = { ...cardOpts, applets: types };
     let first: Card;
     try {
-      first = loadCard(text, cardOpts, path);
+      first = loadCard(text, o, path);
     } catch (e) {
       if (e instanceof CardImageError) return onError(`card image ${e.message}`);
       throw e;
@@ -158,11 +194,36 @@ function cardFor(v: Vector, opts: PrepareOptions, applets: readonly AppletFactor
           spare = undefined;
           return c;
         }
-        return loadCard(text, cardOpts, path);
+        return loadCard(text, o, path);
       },
       personalization: first.state.lifeCycle === 'personalization',
     };
   };
+  /** Personalizes once per (profile, data) in this replay; every file gets a clone of the image. */
+  const fromProfile = async (src: ProfileSource, onError: (reason: string) => never): Promise<Omit<Prepared, 'vector'>> => {
+    const key = `${src.profile}\0${src.data}`;
+    let pending = profiles.get(key);
+    if (pending === undefined) {
+      pending = personalizeProfileCard(src.profile, src.data);
+      profiles.set(key, pending);
+    }
+    let pc: ProfileCard;
+    try {
+      pc = await pending;
+    } catch (e) {
+      if (e instanceof ProfileCardError) return onError(e.message);
+      throw e;
+    }
+    const types = new Set(applets.map((f) => f.type));
+    const withProfile = [...applets, ...pc.applets.filter((f) => !types.has(f.type))];
+    const made = fromImage(pc.image, `${src.profile} + ${src.data}`, onError, withProfile);
+    return { ...made, values: pc.values };
+  };
+  if (target.profile !== undefined) {
+    return fromProfile(target.profile, (reason) => {
+      throw new VectorSetupError(`--profile ${reason}`);
+    });
+  }
   if (target.card !== undefined) {
     const card = target.card;
     return fromImage(card.text, card.path, (reason) => {
@@ -187,7 +248,7 @@ function cardFor(v: Vector, opts: PrepareOptions, applets: readonly AppletFactor
       return fromImage(text, spec.written, fail);
     }
     case 'profile':
-      return fail('card: profiles are not supported by this chipwright yet (they come with the personalization toolkit); use card: image FILE, or give --card IMAGE');
+      return fromProfile({ profile: spec.profile, data: spec.data }, (reason) => fail(`card: ${reason}`));
     case 'external':
       return fail('card: external: give the card to run on with --card IMAGE or --reader NAME');
   }
@@ -271,6 +332,7 @@ export async function runReplay(plan: ReplayPlan, opts: ReplayOptions): Promise<
     } else {
       const run = await runVector(v, t, {
         ...opts,
+        secrets: withCardValues(opts.secrets, p.values),
         onStep: opts.onStep ? (r): void => opts.onStep!(r, v) : undefined,
         onEcho: opts.onEcho ? (text, line): void => opts.onEcho!(text, line, v) : undefined,
       } as RunOptions);

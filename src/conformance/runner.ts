@@ -20,9 +20,10 @@ import { PaceError, performPace, type PaceOptions } from '../terminal/pace.js';
 import { SecureMessagingError, SecureMessagingTransport } from '../transport/secure-messaging.js';
 import { CardMuteError, type Transport } from '../transport/types.js';
 import { externalAuthenticateApdu, getChallengeApdu, transportCryptogram, type TransportKey } from '../script/transport-auth.js';
-import { bytesMatch, firstMismatch, resolveTemplate, swMatches, type Template } from './pattern.js';
+import { bytesMatch, firstMismatch, resolveTemplate, swMatches, templateRefs, type Template } from './pattern.js';
 import { formatExpectation, formatSession, formatStepLine } from './vector-format.js';
-import { type CommandStep, type SessionStep, type Step, type TextValue, type Vector } from './vector.js';
+import { verifySod } from '../lds/passive-auth.js';
+import { type CheckStep, type CommandStep, type SessionStep, type Step, type TextValue, type Vector } from './vector.js';
 
 export type Verdict = 'pass' | 'fail' | 'sent' | 'error' | 'skipped';
 
@@ -72,6 +73,8 @@ export interface RunOptions {
   readonly onStep?: (r: StepResult) => void;
   readonly onEcho?: (text: string, line: number) => void;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The time certificates are checked at by `check passive-authentication` (default: now). */
+  readonly now?: () => Date;
 }
 
 /** The runner was not given a value the vectors need; found before anything is sent. */
@@ -118,7 +121,8 @@ class Run {
   private readonly vars = new Map<string, Uint8Array>();
   private readonly missing = new Map<string, string>();
   private readonly secrets: Readonly<Record<string, Uint8Array>>;
-  private readonly secretNames: ReadonlySet<string>;
+  /** The vector's secrets, and `let` names whose value was built from one (masked alike). */
+  private readonly secretNames: Set<string>;
   private aborted: Error | undefined;
   private stop = false;
   private readonly lookup = (name: string): Uint8Array => {
@@ -126,6 +130,7 @@ class Run {
     if (v === undefined) throw new MissingValue(this.missing.get(name) ?? `{${name}} has no value`);
     return v;
   };
+  private readonly vectorSecrets: ReadonlySet<string>;
   private readonly isSecret = (name: string): boolean => this.secretNames.has(name);
 
   constructor(
@@ -134,6 +139,7 @@ class Run {
   ) {
     this.secrets = opts.secrets ?? {};
     this.secretNames = new Set(vector.secrets);
+    this.vectorSecrets = new Set(vector.secrets);
   }
 
   private push(r: StepResult): void {
@@ -302,6 +308,9 @@ class Run {
       case 'let':
         this.vars.set(s.name, this.bytes(s.value)!);
         this.missing.delete(s.name);
+        // `let X = {PIN}` makes X as secret as the PIN; a later plain `let X` clears that.
+        if (templateRefs(s.value).some(this.isSecret)) this.secretNames.add(s.name);
+        else if (!this.vectorSecrets.has(s.name)) this.secretNames.delete(s.name);
         return;
       case 'delay':
         await (this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(s.ms);
@@ -313,7 +322,42 @@ class Run {
         return this.transportAuth(s, t, depth, t0);
       case 'session':
         return this.session(s, t, depth, t0);
+      case 'check':
+        return this.checkPassiveAuth(s, depth, t0);
     }
+  }
+
+  /**
+   * Passive authentication (ICAO 9303-11 §5.1) over captured values; the step fails naming every
+   * check that did not hold (the data group and the value it came from, or the signature, chain
+   * or validity), so a changed file is found without reading the report of `chipwright read`.
+   */
+  private checkPassiveAuth(s: CheckStep, depth: number, t0: number): void {
+    const shown = formatStepLine(s);
+    const sod = this.lookup(s.sod);
+    const files = new Map<number, Uint8Array>();
+    for (const d of s.dataGroups) files.set(d.dataGroup, this.lookup(d.name));
+    const csca = this.lookup(s.csca);
+    const report = verifySod(sod, files, [csca], this.opts.now?.() ?? new Date());
+    const valueOf = new Map(s.dataGroups.map((d) => [d.dataGroup, d.name]));
+    const problems = [
+      ...(['structure', 'signature', 'chain', 'validity'] as const)
+        .filter((k) => report[k].verdict !== 'valid')
+        .map((k) => `${k === 'structure' ? `EF.SOD ({${s.sod}})` : k} ${report[k].verdict === 'invalid' ? 'INVALID' : 'not checked'}: ${report[k].detail}`),
+      ...report.files
+        .filter((f) => f.verdict !== 'valid' && files.has(f.dataGroup))
+        .map((f) => `${f.name} ({${valueOf.get(f.dataGroup)!}}) ${f.verdict === 'invalid' ? 'INVALID' : 'not checked'}: ${f.detail}`),
+    ];
+    const checked = report.files.filter((f) => files.has(f.dataGroup) && f.verdict === 'valid').map((f) => f.name);
+    const ok = s.expect === 'valid' ? report.verdict === 'valid' : report.verdict === 'invalid';
+    const message = ok
+      ? s.expect === 'valid'
+        ? `valid: ${report.signature.detail}; ${report.chain.detail}; ${checked.join(', ')} match EF.SOD (${report.hashAlgorithm ?? '?'})`
+        : `invalid as expected: ${problems.join('; ')}`
+      : s.expect === 'valid'
+        ? `passive authentication ${report.verdict.toUpperCase()}: ${problems.join('; ')}`
+        : `expected passive authentication to fail, but it is ${report.verdict}${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`;
+    this.push(this.result(s, depth, { verdict: ok ? 'pass' : 'fail', shown, expected: s.expect, message, ms: performance.now() - t0 }));
   }
 
   private async transportAuth(s: Extract<Step, { kind: 'transport-auth' }>, t: Transport, depth: number, t0: number): Promise<void> {

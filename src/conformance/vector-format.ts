@@ -261,6 +261,7 @@ class Parser {
       this.steps.push({ kind: 'echo', ...base, text: body.slice(4).trim() });
       return;
     }
+    if (w0 === 'check') return this.check(body, base);
     this.command(body, base);
   }
 
@@ -290,7 +291,7 @@ class Parser {
   private params(words: readonly string[], line: number): Map<string, string> {
     const out = new Map<string, string>();
     for (const w of words) {
-      const m = /^([a-z][a-z-]*)=(.+)$/.exec(w);
+      const m = /^([a-z][a-z0-9-]*)=(.+)$/.exec(w);
       if (m === null) this.fail(line, `expected name=value, got "${w}"`);
       if (out.has(m[1]!)) this.fail(line, `${m[1]} given twice`);
       out.set(m[1]!, m[2]!);
@@ -357,6 +358,37 @@ class Parser {
     this.stack.push({ ...base, spec, steps: [], nestedEnd: undefined });
   }
 
+  private check(body: string, base: { line: number; label: string | undefined; note: string | undefined }): void {
+    const usage = 'expected "check passive-authentication sod={NAME} dg1={NAME} … [csca={NAME}] [=> valid|invalid]"';
+    const arrow = body.indexOf('=>');
+    const words = (arrow < 0 ? body : body.slice(0, arrow)).trim().split(/\s+/);
+    if (words[1] !== 'passive-authentication') this.fail(base.line, `${usage}, got "${body}"`);
+    let expect: 'valid' | 'invalid' = 'valid';
+    if (arrow >= 0) {
+      const v = body.slice(arrow + 2).trim();
+      if (v !== 'valid' && v !== 'invalid') this.fail(base.line, `check passive-authentication: after "=>" expected "valid" or "invalid", got "${v}"`);
+      expect = v;
+    }
+    const ref = (k: string, v: string): string => {
+      const m = /^\{([^}]*)\}$/.exec(v);
+      if (m === null || !isName(m[1]!)) this.fail(base.line, `check passive-authentication: ${k}= takes a {NAME} (a value captured or defined earlier), got "${v}"`);
+      return m[1]!;
+    };
+    let sod: string | undefined;
+    let csca: string | undefined;
+    const dataGroups: { dataGroup: number; name: string }[] = [];
+    for (const [k, v] of this.params(words.slice(2), base.line)) {
+      const dg = /^dg([1-9][0-9]?)$/.exec(k);
+      if (k === 'sod') sod = ref(k, v);
+      else if (k === 'csca') csca = ref(k, v);
+      else if (dg !== null && Number(dg[1]) <= 16) dataGroups.push({ dataGroup: Number(dg[1]), name: ref(k, v) });
+      else this.fail(base.line, `check passive-authentication: unexpected "${k}=" (sod=, dg1= … dg16=, csca=)`);
+    }
+    if (sod === undefined) this.fail(base.line, 'check passive-authentication needs sod={NAME}: EF.SOD as read');
+    if (dataGroups.length === 0) this.fail(base.line, 'check passive-authentication needs at least one data group (dg1={NAME} …) to check against EF.SOD');
+    this.steps.push({ kind: 'check', ...base, check: 'passive-authentication', sod, dataGroups, csca: csca ?? 'CSCA', cscaGiven: csca !== undefined, expect });
+  }
+
   private swList(text: string, line: number): SwPattern[] {
     const t = text.trim();
     if (t === '') this.fail(line, 'nothing after "=>": write the expected status word, e.g. "=> 9000"');
@@ -375,13 +407,13 @@ class Parser {
     }
     const arrow = rest.indexOf('=>');
     const cmdText = arrow < 0 ? rest : rest.slice(0, arrow);
-    if (cmdText.trim() === '') this.fail(base.line, 'a step starts with a command APDU in hex, or a keyword (power, reset, auth, let, session, end, delay, echo)');
+    if (cmdText.trim() === '') this.fail(base.line, 'a step starts with a command APDU in hex, or a keyword (power, reset, auth, let, session, end, check, delay, echo)');
     const apdu = this.at(base.line, () => {
       try {
         return parseTemplate(cmdText);
       } catch (e) {
         if (e instanceof PatternError && /^[a-z]/.test(cmdText.trim())) {
-          throw new PatternError(`unknown step "${cmdText.trim().split(/\s+/)[0]}"; steps are hex commands or power, reset, auth, let, session, end, delay, echo`);
+          throw new PatternError(`unknown step "${cmdText.trim().split(/\s+/)[0]}"; steps are hex commands or power, reset, auth, let, session, end, check, delay, echo`);
         }
         throw e;
       }
@@ -492,6 +524,14 @@ export function formatStepLine(s: Step): string {
       return `echo ${s.text}`;
     case 'session':
       return s.fails !== undefined ? `${formatSession(s.spec)} => ${s.fails.map((f) => f.text).join(' | ')}` : formatSession(s.spec);
+    case 'check':
+      return [
+        'check passive-authentication',
+        `sod={${s.sod}}`,
+        ...s.dataGroups.map((d) => `dg${d.dataGroup}={${d.name}}`),
+        ...(s.cscaGiven ? [`csca={${s.csca}}`] : []),
+        ...(s.expect === 'invalid' ? ['=> invalid'] : []),
+      ].join(' ');
   }
 }
 

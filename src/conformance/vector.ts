@@ -30,8 +30,9 @@ export class VectorError extends Error {
  * The card a file runs on.
  * - `blank`: a new simulated card (MF only, personalization state, the test transport key).
  * - `image`: a simulated card loaded from a card image (`path` resolved against the vector file).
- * - `profile`: a card personalized from a profile and holder data (read now, run once the
- *   personalization toolkit provides them; until then the runner refuses it naming the line).
+ * - `profile`: a card personalized from a profile and holder data (`src/perso`) with a test PKI,
+ *   once per distinct pair in a replay and cloned for each file; its generated PINs and the test
+ *   CSCA are the predefined secrets `{PIN}`, `{CAN}`, `{PUK}`, `{CSCA}` (by the profile's names).
  * - `external`: whatever the runner is given (`--card`, `--reader`); recordings of real cards.
  */
 export type CardSpec =
@@ -171,7 +172,33 @@ export interface SessionStep extends StepBase {
   readonly endLine: number;
 }
 
-export type Step = CommandStep | ResetStep | PowerOffStep | TransportAuthStep | LetStep | DelayStep | EchoStep | SessionStep;
+/** A data group handed to a passive-authentication check: its number and the value's name. */
+export interface CheckedFile {
+  readonly dataGroup: number;
+  readonly name: string;
+}
+
+/**
+ * `check passive-authentication sod={SOD} dg1={DG1} … [csca={CSCA}] [=> valid|invalid]`: passive
+ * authentication (ICAO 9303-11 §5.1) over values captured earlier — EF.SOD and data groups as
+ * read — against the CSCA certificate `csca` names (default `{CSCA}`, which a `card: profile`
+ * provides). Nothing is sent to the card.
+ */
+export interface CheckStep extends StepBase {
+  readonly kind: 'check';
+  readonly check: 'passive-authentication';
+  /** Name of the EF.SOD value. */
+  readonly sod: string;
+  readonly dataGroups: readonly CheckedFile[];
+  /** Name of the CSCA certificate (DER) value. */
+  readonly csca: string;
+  /** Whether `csca=` was written (the default is left out when the step is written back). */
+  readonly cscaGiven: boolean;
+  /** The verdict the step expects: `valid` (default), or `invalid` for a tampered input. */
+  readonly expect: 'valid' | 'invalid';
+}
+
+export type Step = CommandStep | ResetStep | PowerOffStep | TransportAuthStep | LetStep | DelayStep | EchoStep | SessionStep | CheckStep;
 
 export interface Vector {
   /** The file as named to people (path as given). */

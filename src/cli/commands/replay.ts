@@ -1,8 +1,10 @@
 /**
- * `chipwright replay FILE|DIR... [--card IMAGE | --reader NAME]`: replays conformance vectors
+ * `chipwright replay FILE|DIR... [--card IMAGE | --profile P --data D | --reader NAME]`: replays conformance vectors
  * (chipwright `.vec`, ETSI TS 101 955, apdutool and scriptor scripts; `src/conformance/`) and
  * gives every step a verdict. Each file runs on a fresh simulated card made from its `card:`
- * header (or `--card`), unless `--shared-card`; `--reader` runs them all on a real card.
+ * header (or `--card`, or a card personalized once from `--profile`/`--data`), unless
+ * `--shared-card`; `--reader` runs them all on a real card. A personalized card's generated PINs
+ * and test CSCA are the vectors' `{PIN}`, `{CAN}`, `{PUK}`, `{CSCA}` (masked in every report).
  *
  * Every file is parsed and its card, applet modules and secrets checked before the first APDU:
  * any problem is printed with file and line and the exit code is 2, with nothing run. Otherwise
@@ -56,6 +58,8 @@ export interface ReplayContext {
   /** `--card` image, `--reader` name, or neither (each file's own card). */
   readonly card: string | undefined;
   readonly reader: string | undefined;
+  /** `--profile P --data D`: every file on a clone of a card personalized once from them. */
+  readonly profile: { readonly profile: string; readonly data: string } | undefined;
   readonly appletModules: readonly string[];
   readonly rng: Uint8Array | undefined;
   readonly secretsFile: string | undefined;
@@ -72,8 +76,11 @@ export interface ReplayContext {
 /** Validates the command line (exit 2 on a bad one) before any file is read. */
 export function replayContext(paths: readonly string[], o: RawOptions): ReplayContext {
   if (o.card !== undefined && o.reader !== undefined) throw new UsageError('give --card IMAGE (a card image) or --reader NAME (a PC/SC reader), not both');
-  if (o.profile !== undefined || o.data !== undefined) {
-    throw new UsageError('--profile/--data: profiles are not supported by this chipwright yet (they come with the personalization toolkit); give --card IMAGE');
+  if ((o.profile === undefined) !== (o.data === undefined)) {
+    throw new UsageError(o.profile !== undefined ? '--profile needs --data FILE (the holder data to personalize the card with)' : '--data needs --profile FILE (the profile to personalize the card with)');
+  }
+  if (o.profile !== undefined && (o.card !== undefined || o.reader !== undefined)) {
+    throw new UsageError(`give one card: --profile P --data D (a personalized simulated card), --card IMAGE or --reader NAME, not ${o.card !== undefined ? '--card' : '--reader'} as well`);
   }
   if (o.reader !== undefined) {
     if (o.reader.trim() === '') throw new UsageError('--reader: expected a reader name, part of one, or an index (see chipwright readers)');
@@ -90,6 +97,7 @@ export function replayContext(paths: readonly string[], o: RawOptions): ReplayCo
     format: o.format === undefined || o.format === 'auto' ? undefined : o.format,
     card: o.card,
     reader: o.reader,
+    profile: o.profile !== undefined && o.data !== undefined ? { profile: o.profile, data: o.data } : undefined,
     appletModules: o.applet ?? [],
     rng: o.rng === undefined ? undefined : hexOption(o.rng, '--rng', 1),
     secretsFile: o.secrets,
@@ -185,7 +193,11 @@ export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<n
     failFast: ctx.failFast,
     without: ctx.without,
   };
-  const sim: ReplayTarget = { kind: 'simulator', ...(cardImage ? { card: cardImage } : {}), shared: ctx.sharedCard };
+  if (ctx.profile !== undefined) {
+    if (!pathExists(ctx.profile.profile)) throw new InputFileError(`--profile ${ctx.profile.profile}: no such file`);
+    if (!pathExists(ctx.profile.data)) throw new InputFileError(`--data ${ctx.profile.data}: no such file`);
+  }
+  const sim: ReplayTarget = { kind: 'simulator', ...(cardImage ? { card: cardImage } : {}), ...(ctx.profile ? { profile: ctx.profile } : {}), shared: ctx.sharedCard };
   const { plan, errors } = await prepareReplay(vectors, { ...base, target: ctx.reader !== undefined ? { kind: 'transport' } : sim });
   problems.push(...errors.map((e) => e.message));
   if (problems.length > 0) {
@@ -229,8 +241,8 @@ export function registerReplay(program: Command, cli: CliContext): Command {
     .argument('<file...>', 'vector files (.vec; ETSI TS 101 955, apdutool, scriptor scripts) or directories of them')
     .option('--card <image>', 'run every file on (a fresh copy of) this card image instead of its "card:" header; the image is never written')
     .option('--reader <name>', 'run on the card in this PC/SC reader (name, part of it, or index; see chipwright readers)')
-    .option('--profile <file>', 'card from a personalization profile (not available yet)')
-    .option('--data <file>', 'holder data for --profile (not available yet)')
+    .option('--profile <file>', 'run every file on a card personalized from this profile (once; each file gets a fresh copy) instead of its "card:" header')
+    .option('--data <file>', 'holder data for --profile (the first holder of a YAML, JSON, JSON Lines or CSV file)')
     .addOption(appletOption())
     .option('--rng <hex>', 'bytes each simulated card\'s random generator hands out first (overrides the files\' "rng:")')
     .addOption(new Option('--format <format>', 'read the files as this format instead of by extension/content').choices(['auto', ...VECTOR_FORMATS]))
