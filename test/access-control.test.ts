@@ -244,7 +244,8 @@ class Model {
       case 'never':
         return false;
       case 'sm':
-        return false; // no secure-messaging session exists in these tests
+      case 'pace':
+        return false; // no secure-messaging session (and so no PACE) exists in these tests
       case 'pin': {
         const p = findPin(scope, c.ref);
         return p !== undefined && ch.pins.has(p);

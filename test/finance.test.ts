@@ -85,14 +85,14 @@ describe('account records', () => {
     expect(() => decodeAccountRecord(forged)).toThrow(/maskedPan: no digit is masked/);
   });
 
-  it('the layout: PIN(03) AND SM + PACE everywhere, records encrypted', () => {
+  it('the layout: PACE AND PIN(03) AND SM everywhere, records encrypted', () => {
     expect(layoutMarkdown(FINANCE_FILES)).toBe(
       [
         '| file | FID | SFI | structure | access | encrypted |',
         '|---|---|---|---|---|---|',
-        '| EF.ACCOUNTS | 0101 | 01 | linear variable, 10 × ≤ 255 B | read (PIN(03) AND SM) + PACE | yes |',
-        '| EF.CARDS | 0102 | 02 | linear variable, 10 × ≤ 255 B | read (PIN(03) AND SM) + PACE | yes |',
-        '| EF.SOD | 011D | 1D | transparent | read (PIN(03) AND SM) + PACE | no |',
+        '| EF.ACCOUNTS | 0101 | 01 | linear variable, 10 × ≤ 255 B | read PACE AND PIN(03) AND SM | yes |',
+        '| EF.CARDS | 0102 | 02 | linear variable, 10 × ≤ 255 B | read PACE AND PIN(03) AND SM | yes |',
+        '| EF.SOD | 011D | 1D | transparent | read PACE AND PIN(03) AND SM | no |',
         '',
       ].join('\n'),
     );

@@ -111,8 +111,8 @@ describe('health records', () => {
 
   it('the layout table lists every file with its rules and the encrypted flag', () => {
     const md = layoutMarkdown(HEALTH_FILES);
-    expect(md).toContain('| EF.INSURANCE | 0101 | 01 | linear variable, 1 × ≤ 255 B | read SM + PACE; update (KEY(01) AND SM) + PACE; append (KEY(01) AND SM) + PACE | yes |');
-    expect(md).toContain('| EF.SOD | 011D | 1D | transparent | read SM + PACE; update (KEY(01) AND SM) + PACE | no |');
+    expect(md).toContain('| EF.INSURANCE | 0101 | 01 | linear variable, 1 × ≤ 255 B | read PACE AND SM; update PACE AND KEY(01) AND SM; append PACE AND KEY(01) AND SM | yes |');
+    expect(md).toContain('| EF.SOD | 011D | 1D | transparent | read PACE AND SM; update PACE AND KEY(01) AND SM | no |');
   });
 });
 
@@ -196,7 +196,7 @@ describe('access matrix of the health application', () => {
     });
   }
 
-  it('BAC is refused even though SM holds: the PACE gate, not the SM rule, says no', async () => {
+  it('BAC is refused even though SM holds: the PACE condition says no', async () => {
     const t = await open(c, 'BAC');
     expect((await tx(t, '00B2010C00')).sw).toBe('6982');
     // The same session reads the identity application (SM is enough there).

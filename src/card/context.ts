@@ -19,6 +19,8 @@ import {
 import { isWithin } from './fs/tree.js';
 import { ruleFor, satisfies, type AccessOp, type SecurityFacts } from './security/access.js';
 import type { KeyObject, PinObject } from './security/objects.js';
+import { pacePasswordInForce } from './protocols/pace.js';
+import type { PacePasswordKind } from '../crypto/pace.js';
 
 /** Events the card reports to its host (never containing secrets). */
 export type CardEvent =
@@ -79,6 +81,15 @@ export class CommandContext implements SecurityFacts {
   }
   get secureMessaging(): boolean {
     return this.channel.sm !== null;
+  }
+  /**
+   * The PACE condition's fact. PACE sets it when its last step succeeds: the channel's SM session
+   * becomes a `PaceSmSession` naming the password (`protocols/pace.ts`, ICAO 9303-11 §4.4); it ends
+   * with that session (plain command, SM error, reset, BAC replacing it) and survives Chip
+   * Authentication, which re-keys inside a `PaceSmSession` (ICAO 9303-11 §6.2).
+   */
+  get pacePassword(): PacePasswordKind | undefined {
+    return pacePasswordInForce(this.channel);
   }
 
   /**

@@ -60,16 +60,15 @@ export const EF_KEYS: AppFileSpec = Object.freeze({
   recordSize: KEYS_RECORD_SIZE,
   maxRecords: ESERVICES_MAX_KEYS,
   rules: READ,
-  pace: false,
   encrypted: false,
   dataGroup: 1,
 });
 
-export const EF_ESERVICES_SOD: AppFileSpec = Object.freeze({ name: 'EF.SOD', fid: 0x011d, sfi: 0x1d, structure: 'transparent', rules: READ, pace: false, encrypted: false });
+export const EF_ESERVICES_SOD: AppFileSpec = Object.freeze({ name: 'EF.SOD', fid: 0x011d, sfi: 0x1d, structure: 'transparent', rules: READ, encrypted: false });
 
 /** The certificate EF of the i-th key pair. */
 export function certificateFile(i: number, label: string): AppFileSpec {
-  return Object.freeze({ name: `EF.CERT.${label}`, fid: certificateFidOf(i), sfi: certificateSfiOf(i), structure: 'transparent', rules: READ, pace: false, encrypted: false, dataGroup: 2 + i });
+  return Object.freeze({ name: `EF.CERT.${label}`, fid: certificateFidOf(i), sfi: certificateSfiOf(i), structure: 'transparent', rules: READ, encrypted: false, dataGroup: 2 + i });
 }
 
 /** The layout for a list of key pairs: EF.KEYS, one certificate EF per key, EF.SOD. */

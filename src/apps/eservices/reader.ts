@@ -82,7 +82,7 @@ export async function readEServices(t: Transport, opts: AppReadOptions = {}): Pr
     let certificate: Uint8Array | undefined;
     if (d.certificateFid !== undefined) {
       const index = d.certificateFid - certificateFidOf(0);
-      const spec: AppFileSpec = { name: `EF.CERT.${d.label}`, fid: d.certificateFid, sfi: 0, structure: 'transparent', rules: {}, pace: false, encrypted: false, dataGroup: 2 + index };
+      const spec: AppFileSpec = { name: `EF.CERT.${d.label}`, fid: d.certificateFid, sfi: 0, structure: 'transparent', rules: {}, encrypted: false, dataGroup: 2 + index };
       layout.push(spec);
       const fid = d.certificateFid;
       const r = await tryRead(spec, async () => ({ bytes: await readTransparentByFid(t, fid, chunk) }), log);

@@ -1,7 +1,7 @@
 /**
  * What the signed applications of the multi-application card share — health insurance, driving
  * licence, finances and e-services: a file layout entry, the record templates (BER-TLV inside a
- * record), the PACE gate, reading whole files (transparent or all records) and passive
+ * record), reading whole files (transparent or all records) and passive
  * authentication over them.
  *
  * It lives in the health application's folder because that application came first; the others
@@ -17,17 +17,12 @@
  * const bytes = recordFileBytes([r1, r2]);               // what EF.SOD hashes
  * const data = await readAppFile(sm, spec, 0xdf);         // what a reader gets back
  */
-import { SW, StatusWordError } from '../../apdu/status.js';
-import { encodeCommandApdu, type CommandApdu } from '../../apdu/command.js';
+import { SW } from '../../apdu/status.js';
+import { encodeCommandApdu } from '../../apdu/command.js';
 import { parseResponseApdu } from '../../apdu/response.js';
 import { INS } from '../../apdu/ins.js';
-import { bytesToHex, concatBytes, equalBytes, readUintBE } from '../../bytes/index.js';
-import type { CommandContext } from '../../card/context.js';
-import { defineInsTable, type AccessTarget, type CommandHandler, type InsTable } from '../../card/dispatch.js';
-import type { FileNode } from '../../card/fs/file.js';
-import { OS_COMMANDS } from '../../card/commands/index.js';
-import { pacePasswordInForce } from '../../card/protocols/pace.js';
-import { formatCondition, type AccessRules } from '../../card/security/access.js';
+import { bytesToHex, concatBytes, readUintBE } from '../../bytes/index.js';
+import { formatCondition, type AccessRules, type Condition } from '../../card/security/access.js';
 import { encodeTag, encodeTlv, parseTlv, TlvError, type Tlv } from '../../tlv/ber.js';
 import { verifySod, type FileCheck, type PassiveAuthReport } from '../../lds/passive-auth.js';
 import type { Transport } from '../../transport/types.js';
@@ -46,17 +41,18 @@ export interface AppFileSpec {
   readonly recordSize?: number;
   /** Record EFs: how many records (slots) the EF holds. */
   readonly maxRecords?: number;
+  /** Who may do what (a file that needs PACE says so in its rules: `PACE AND SM`). */
   readonly rules: AccessRules;
-  /**
-   * Every command on the file needs a PACE session on the channel (any password; Chip
-   * Authentication after PACE keeps it), beyond `rules` — what an access rule cannot say yet
-   * (see {@link paceGatedCommands}).
-   */
-  readonly pace: boolean;
   /** To be kept encrypted at rest (AES-GCM under the card's storage key), issue 4. */
   readonly encrypted: boolean;
   /** Its number in the application's EF.SOD (undefined for EF.SOD itself). */
   readonly dataGroup?: number;
+}
+
+/** A condition as the layout tables write it: "PACE AND SM", without the outer parentheses. */
+function topLevel(c: Condition): string {
+  const text = formatCondition(c);
+  return c.kind === 'and' || c.kind === 'or' ? text.slice(1, -1) : text;
 }
 
 /** One row of a layout as Markdown (for the README). */
@@ -64,7 +60,7 @@ export function layoutMarkdown(files: readonly AppFileSpec[]): string {
   const h = (n: number, w: number): string => n.toString(16).toUpperCase().padStart(w, '0');
   const rows = files.map((f) => {
     const ops = Object.entries(f.rules)
-      .map(([op, c]) => `${op} ${formatCondition(c!)}${f.pace ? ' + PACE' : ''}`)
+      .map(([op, c]) => `${op} ${topLevel(c!)}`)
       .join('; ');
     const structure = f.structure === 'transparent' ? 'transparent' : `linear variable, ${f.maxRecords} × ≤ ${f.recordSize} B`;
     return `| ${f.name} | ${h(f.fid, 4)} | ${h(f.sfi, 2)} | ${structure} | ${ops} | ${f.encrypted ? 'yes' : 'no'} |`;
@@ -247,56 +243,6 @@ function tlvSize(b: Uint8Array, at: number, what: string): number {
   const n = l0 & 0x7f;
   if (n === 0 || n > 3 || i + 1 + n > b.length) throw new AppDataError(`${what}: the object at byte ${at} has a bad length`);
   return i + 1 + n + readUintBE(b, i + 1, n) - at;
-}
-
-// --- the PACE gate -------------------------------------------------------------------------------------
-
-/**
- * The OS's file commands with one more check: a file `gated` says needs PACE is refused (6982,
- * security status not satisfied) unless the channel's secure messaging was started by PACE —
- * with any password — and not replaced by anything but Chip Authentication after it
- * (`pacePasswordInForce`). The check runs in `access`, after the OS resolved the file and before
- * its life-cycle and access-rule checks, so a refused terminal learns nothing about the contents.
- *
- * Why: the access-rule grammar (ALWAYS, NEVER, PIN, KEY, SM, AND, OR) has no "PACE" condition:
- * `SM` holds after BAC as well, and BAC (two-key 3DES keyed by the low-entropy MRZ) must not open
- * the health and finance data. Until the card OS evaluates such a condition itself, the
- * application adds it in its own INS table (STYLE principle 4: applications register handlers,
- * they do not patch the OS).
- *
- * @example commands: paceGatedCommands((f) => f.kind === 'EF' && GATED.has(f.fid))
- */
-export function paceGatedCommands(gated: (file: FileNode) => boolean): InsTable {
-  const entries: [number, CommandHandler][] = [];
-  for (const [k, h] of Object.entries(OS_COMMANDS)) {
-    if (h === undefined || h.access === undefined) continue;
-    const osAccess = h.access;
-    entries.push([
-      Number(k),
-      {
-        ...h,
-        access: (cmd: CommandApdu, ctx: CommandContext): AccessTarget | undefined => {
-          const t = osAccess(cmd, ctx);
-          if (t !== undefined && gated(t.file) && pacePasswordInForce(ctx.channel) === undefined && !persoChannel(ctx)) {
-            throw new StatusWordError(SW.SECURITY_STATUS_NOT_SATISFIED, `${t.op} needs a PACE session`);
-          }
-          return t;
-        },
-      },
-    ]);
-  }
-  return defineInsTable(...entries);
-}
-
-/** The personalizer (transport key, personalization state) passes every rule, this one too. */
-function persoChannel(ctx: CommandContext): boolean {
-  return ctx.lifeCycle === 'personalization' && ctx.channel.persoAuthenticated;
-}
-
-/** A gate predicate for the files of `layout` marked `pace` in the DF named `aid`. */
-export function gatedFiles(aid: Uint8Array, layout: readonly AppFileSpec[]): (file: FileNode) => boolean {
-  const fids = new Set(layout.filter((f) => f.pace).map((f) => f.fid));
-  return (file) => file.kind === 'EF' && fids.has(file.fid) && file.parent?.name !== undefined && equalBytes(file.parent.name, aid);
 }
 
 // --- reading -------------------------------------------------------------------------------------------

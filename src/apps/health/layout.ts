@@ -5,15 +5,14 @@
  * application (48 'H' health, 46 'F' finances, 45 'E' e-services). An issuer deploying this card
  * replaces the prefix with its registered RID (A0 00 00 xx xx, ISO/IEC 7816-5).
  *
- * | file          | FID  | SFI | structure                     | read           | update / append     | encrypted |
- * |---------------|------|-----|-------------------------------|----------------|---------------------|-----------|
- * | EF.INSURANCE  | 0101 | 01  | linear variable, 1 × ≤ 255 B  | SM + PACE      | KEY(01) AND SM + PACE | yes     |
- * | EF.DEPENDANTS | 0102 | 02  | linear variable, 20 × ≤ 255 B | SM + PACE      | KEY(01) AND SM + PACE | yes     |
- * | EF.SOD        | 011D | 1D  | transparent                   | SM + PACE      | KEY(01) AND SM + PACE | no      |
+ * | file          | FID  | SFI | structure                     | read        | update / append            | encrypted |
+ * |---------------|------|-----|-------------------------------|-------------|----------------------------|-----------|
+ * | EF.INSURANCE  | 0101 | 01  | linear variable, 1 × ≤ 255 B  | PACE AND SM | PACE AND KEY(01) AND SM    | yes       |
+ * | EF.DEPENDANTS | 0102 | 02  | linear variable, 20 × ≤ 255 B | PACE AND SM | PACE AND KEY(01) AND SM    | yes       |
+ * | EF.SOD        | 011D | 1D  | transparent                   | PACE AND SM | PACE AND KEY(01) AND SM (update) | no  |
  *
  * - Read: after PACE (CAN, MRZ, PIN or PUK; Chip Authentication after PACE keeps it), never after
- *   BAC alone — "PACE" is enforced by the application's gate (`common.ts`, {@link paceGatedCommands})
- *   until the access-rule grammar has a PACE condition.
+ *   BAC alone: `SM` holds after BAC too, the `PACE` condition (`card/security/access.ts`) does not.
  * - Changes: only a terminal that proved the insurer's key (KEY(01), an AES-128 key of this DF
  *   loaded at personalization) with GET CHALLENGE + EXTERNAL AUTHENTICATE under secure messaging.
  *   Every dependant slot exists from personalization (empty slots hold the one byte 00), so the
@@ -23,7 +22,7 @@
  *
  * @example layoutMarkdown(HEALTH_FILES) // the table above, for the README
  */
-import { and, key, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
+import { and, key, PACE_REQUIRED, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
 import type { AppFileSpec } from './common.js';
 
 /** `F0 43 57 49 44 48`: chipwright's proprietary "CWID" prefix + 'H'. */
@@ -44,8 +43,10 @@ export const HEALTH_RECORD_SIZE = 255;
 /** Extra bytes EF.SOD is allocated beyond the first one, for the insurer's re-signed ones. */
 export const HEALTH_SOD_HEADROOM = 1024;
 
-const rules: AccessRules = Object.freeze({ read: SM_REQUIRED, update: and(key(INSURER_KEY_REF), SM_REQUIRED), append: and(key(INSURER_KEY_REF), SM_REQUIRED) });
-const sodRules: AccessRules = Object.freeze({ read: SM_REQUIRED, update: and(key(INSURER_KEY_REF), SM_REQUIRED) });
+const READ = and(PACE_REQUIRED, SM_REQUIRED);
+const INSURER = and(PACE_REQUIRED, key(INSURER_KEY_REF), SM_REQUIRED);
+const rules: AccessRules = Object.freeze({ read: READ, update: INSURER, append: INSURER });
+const sodRules: AccessRules = Object.freeze({ read: READ, update: INSURER });
 
 export const EF_INSURANCE: AppFileSpec = Object.freeze({
   name: 'EF.INSURANCE',
@@ -55,7 +56,6 @@ export const EF_INSURANCE: AppFileSpec = Object.freeze({
   recordSize: HEALTH_RECORD_SIZE,
   maxRecords: 1,
   rules,
-  pace: true,
   encrypted: true,
   dataGroup: 1,
 });
@@ -68,7 +68,6 @@ export const EF_DEPENDANTS: AppFileSpec = Object.freeze({
   recordSize: HEALTH_RECORD_SIZE,
   maxRecords: HEALTH_MAX_DEPENDANTS,
   rules,
-  pace: true,
   encrypted: true,
   dataGroup: 2,
 });
@@ -79,7 +78,6 @@ export const EF_HEALTH_SOD: AppFileSpec = Object.freeze({
   sfi: 0x1d,
   structure: 'transparent',
   rules: sodRules,
-  pace: true,
   encrypted: false,
 });
 

@@ -8,7 +8,7 @@
  * | EF.COM  | 011E | 1E  | SM (after BAC or PACE)                 |
  * | DG1     | 0101 | 01  | SM                                     |
  * | DG2     | 0102 | 02  | SM                                     |
- * | DG3     | 0103 | 03  | PIN(03) AND SM (after PACE with the PIN) |
+ * | DG3     | 0103 | 03  | PACE AND PIN(03) AND SM                |
  * | DG11    | 010B | 0B  | SM                                     |
  * | DG12    | 010C | 0C  | SM                                     |
  * | DG14    | 010E | 0E  | SM                                     |
@@ -20,9 +20,10 @@
  *
  * DG3 stands in for what ICAO reserves to Extended Access Control: without Terminal
  * Authentication, the holder's own PIN — proven by PACE with the PIN, which makes PIN(03)
- * verified on the channel — is what opens the fingerprints.
+ * verified on the channel, or verified under a PACE session — is what opens the fingerprints; a
+ * PIN verified after BAC is not enough (issue 4: "readable only after PACE and the holder PIN").
  */
-import { and, pin, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
+import { and, pin, PACE_REQUIRED, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
 import { EF_COM, EF_SOD, LDS1_AID, dataGroup } from '../../lds/tags.js';
 import { CARD_PASSWORDS } from '../card-level.js';
 
@@ -43,7 +44,7 @@ export interface IdentityFileSpec {
 }
 
 const SM_READ: AccessRules = Object.freeze({ read: SM_REQUIRED });
-const PIN_AND_SM_READ: AccessRules = Object.freeze({ read: and(pin(CARD_PASSWORDS.PIN), SM_REQUIRED) });
+const PIN_AND_SM_READ: AccessRules = Object.freeze({ read: and(PACE_REQUIRED, pin(CARD_PASSWORDS.PIN), SM_REQUIRED) });
 
 const dg = (n: number, rules: AccessRules = SM_READ): IdentityFileSpec => {
   const d = dataGroup(n);

@@ -32,13 +32,13 @@ const READ: AccessRules = Object.freeze({ read: SM_REQUIRED });
 
 const dg = (n: number): AppFileSpec => {
   const d = dataGroup(n);
-  return Object.freeze({ name: d.name, fid: d.fid, sfi: d.sfi, structure: 'transparent', rules: READ, pace: false, encrypted: false, dataGroup: n });
+  return Object.freeze({ name: d.name, fid: d.fid, sfi: d.sfi, structure: 'transparent', rules: READ, encrypted: false, dataGroup: n });
 };
 
-export const LICENCE_COM: AppFileSpec = Object.freeze({ name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi, structure: 'transparent', rules: READ, pace: false, encrypted: false });
+export const LICENCE_COM: AppFileSpec = Object.freeze({ name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi, structure: 'transparent', rules: READ, encrypted: false });
 export const LICENCE_DG1: AppFileSpec = dg(1);
 export const LICENCE_DG6: AppFileSpec = dg(6);
-export const LICENCE_SOD: AppFileSpec = Object.freeze({ name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi, structure: 'transparent', rules: READ, pace: false, encrypted: false });
+export const LICENCE_SOD: AppFileSpec = Object.freeze({ name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi, structure: 'transparent', rules: READ, encrypted: false });
 
 /** The layout, in the order files are created and read. */
 export const LICENCE_FILES: readonly AppFileSpec[] = Object.freeze([LICENCE_COM, LICENCE_DG1, LICENCE_DG6, LICENCE_SOD]);

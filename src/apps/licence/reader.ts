@@ -76,7 +76,7 @@ export async function readLicence(t: Transport, opts: LicenceReadOptions = {}): 
     let spec = LICENCE_FILES.find((f) => f.dataGroup === n);
     if (spec === undefined) {
       // A data group this reader does not know: read it anyway, so passive authentication covers it.
-      spec = { name: `DG${n}`, fid: 0x0100 + n, sfi: n, structure: 'transparent', rules: {}, pace: false, encrypted: false, dataGroup: n };
+      spec = { name: `DG${n}`, fid: 0x0100 + n, sfi: n, structure: 'transparent', rules: {}, encrypted: false, dataGroup: n };
       layout.push(spec);
     }
     const s = spec;
