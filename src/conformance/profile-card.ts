@@ -81,8 +81,11 @@ export async function personalizeProfileCard(profilePath: string, dataPath: stri
     for (const p of prepared.pins) values[p.spec.name] = p.value.slice();
     return { image: serializeCard(card), applets: profileApplets(profile), values, ms: performance.now() - t0 };
   } catch (e) {
-    if (!KNOWN_ERRORS.some((k) => e instanceof k)) throw e;
     const what = stage.now === 'profile' ? `profile ${profilePath}` : stage.now === 'data' ? `holder data ${dataPath}` : `personalizing ${profilePath} with ${dataPath}`;
+    const code = (e as NodeJS.ErrnoException).code;
+    // Some readers let the file system's error through as is.
+    if (stage.now !== 'personalization' && typeof code === 'string') throw new ProfileCardError(`${what}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
+    if (!KNOWN_ERRORS.some((k) => e instanceof k)) throw e;
     throw new ProfileCardError(`${what}: ${(e as Error).message}`);
   }
 }

@@ -34,7 +34,7 @@ export function detectFormat(text: string, path = ''): VectorFormat {
     if (/^(CMD|RST|OFF|REM|INI)(\s|$)/i.test(t)) return 'etsi';
     if (t.startsWith('//') || t.startsWith('/*') || /;\s*$/.test(t) || /\b0x[0-9a-f]/i.test(t)) return 'apdutool';
     if (t.startsWith('#')) continue;
-    if (/^(name|source|clause|card|requires|rng|applet)\s*:/.test(t) || /^(power|session|auth|let|end)\b/.test(t)) return 'chipwright';
+    if (/^(name|source|clause|card|requires|rng|applet)\s*:/.test(t) || /^(power|session|auth|let|end|check)\b/.test(t)) return 'chipwright';
     return 'scriptor';
   }
   return 'scriptor';
