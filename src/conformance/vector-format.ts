@@ -34,7 +34,7 @@
  * |---|---|---|
  * | `name` | yes | what the file tests, one line |
  * | `source` / `clause` | one of them | the publication the vectors come from / the clause they exercise |
- * | `card` | yes | `image FILE` (a card image; relative to this file), `profile FILE data FILE` (a profile and holder data; accepted now, run once profiles exist), `blank` (a new simulated card), `external` (whatever the runner is given: `--card`, `--reader`) |
+ * | `card` | yes | `image FILE` (a card image; relative to this file), `profile PROFILE DATA` (also `profile PROFILE data DATA`: a card personalized from a profile and holder data, see below), `blank` (a new simulated card), `external` (whatever the runner is given: `--card`, `--profile`, `--reader`) |
  * | `requires` | no | comma-separated capabilities: `extended-length`, `chaining`, `logical-channels N` (checked against the ATR's card capabilities when it has them), `personalization`, `bac`, `pace` (declarations; `--without NAME` skips files needing them) |
  * | `rng` | no | hex bytes the simulated card's RNG hands out first (`--rng` overrides) |
  * | `applet` | no | an applet module (path relative to this file) defining applet types the card image uses |
@@ -53,6 +53,7 @@
  * | `session pace (mrz=\|can=\|pin=\|puk=)VALUE [card-access=HEX] [parameter-id=N] [protocol=OID] [terminal-random=HEX]` … `end` | PACE (ICAO 9303-11 §4.4), then AES secure messaging; `card-access` is EF.CardAccess (usually `{NAME}` captured by an earlier READ BINARY), else `parameter-id` says the domain parameters |
  * | `session … => SW[\|SW…]` | the handshake must be refused with one of these status words (no block, no `end`) |
  * | `delay MS` / `echo TEXT` | waits / shows a line in the report |
+ * | `check passive-authentication sod={NAME} dgN={NAME}… [csca={NAME}] [=> valid\|invalid]` | passive authentication (ICAO 9303-11 §5.1) of captured values: EF.SOD, data groups 1..16 as read, the CSCA certificate (DER; default `{CSCA}`). Sends nothing; passes when the verdict is the expected one (default `valid`), else fails naming every check that did not hold (`DG1 ({DG1}) INVALID: SHA-256 of the 95 bytes read differs from EF.SOD`) |
  *
  * Sessions nest: PACE with the PIN inside a PACE-with-CAN session runs protected by the CAN
  * session and replaces it on the card (BSI TR-03110-2 §3.5.1), so only `end` may follow the inner
@@ -72,7 +73,17 @@
  * NAME[S..E]` bytes S to E−1 (decimal; `[S..]` to the end). A later `{NAME}` in a command,
  * expectation or session parameter inserts it. A `{NAME}` no earlier `let` or `capture` defines is
  * a secret: the runner must be given it (`--secrets FILE`, `CHIPWRIGHT_SECRET_NAME`) before
- * anything is sent, reports mask its bytes, and it may not appear in an expectation.
+ * anything is sent, reports mask its bytes, and it may not appear in an expectation. A `let` built
+ * from a secret is masked like it.
+ *
+ * **Personalized cards.** `card: profile PROFILE DATA` (paths relative to this file) runs the file
+ * on a simulated card personalized by `src/perso` from the profile and the first holder of DATA,
+ * with a fresh test PKI; a replay personalizes once per distinct pair and gives each file a clone.
+ * The runner then defines, as secrets, what personalization generated: the profile's PINs by name
+ * (`{CAN}`, `{PIN}`, `{PUK}`: ASCII as presented) and `{CSCA}`, the test CSCA certificate — so
+ * `session pace can={CAN}` and `00 20 00 03 06 {PIN}` work without `--secrets`, and no report,
+ * JSON, JUnit file or recording shows them. Expect wildcards where personalization differs per
+ * run (signatures, certificates, times).
  *
  * Errors name the file and line: `select.vec:12: status word "900": expected four hex digits or X, e.g. 9000 or 63CX`.
  */
