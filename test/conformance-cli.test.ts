@@ -121,7 +121,9 @@ describe('chipwright replay', () => {
     for (const args of [
       ['replay', path('pass.vec'), '--card', CARD_OS, '--reader', 'x'],
       ['replay', path('pass.vec'), '--reader', 'x', '--rng', '00'],
-      ['replay', path('pass.vec'), '--profile', 'p.yaml', '--data', 'd.json'],
+      ['replay', path('pass.vec'), '--profile', 'p.yaml'],
+      ['replay', path('pass.vec'), '--data', 'd.json'],
+      ['replay', path('pass.vec'), '--profile', 'p.yaml', '--data', 'd.json', '--card', CARD_OS],
       ['replay', path('pass.vec'), '--without', 'teleport'],
       ['replay', path('pass.vec'), '--format', 'pdf'],
       ['replay', path('pass.vec'), '--rng', 'XYZ'],
@@ -132,6 +134,15 @@ describe('chipwright replay', () => {
     }
     expect((await cli(['replay', path('pass.vec'), '--junit', path('nodir/x.xml')])).code).toBe(EXIT.OUTPUT);
     expect((await cli(['replay', path('pass.vec'), '--secrets', path('missing.json')])).code).toBe(EXIT.INPUT);
+  });
+
+  it('--rng feeds every fresh card the same random bytes, over the file\'s rng:', async () => {
+    // GET CHALLENGE answers the card's first random bytes: a recorded session's challenges replay.
+    writeFileSync(path('rng.vec'), 'name: rng\nsource: test\ncard: blank\nrng: 0101010101010101\n00 84 00 00 08 => 01 02 03 04 05 06 07 08 9000\n');
+    expect((await cli(['replay', path('rng.vec')])).code).toBe(EXIT.CHECK_FAILED);
+    const r = await cli(['replay', path('rng.vec'), path('rng.vec'), '--rng', '0102030405060708']);
+    expect(r.code, r.stdout).toBe(EXIT.OK);
+    expect(r.stdout).toContain('2 files (2 passed, 0 failed, 0 skipped)');
   });
 
   it('reads a file as the format given with --format', async () => {

@@ -260,7 +260,7 @@ export function registerReplay(program: Command, cli: CliContext): Command {
       'after',
       '\nFormats: test-vectors/README.md and README "Conformance vectors". Exit codes: 0 every step passed\n' +
         '(files skipped for a missing capability do not fail), 1 a step failed, 2 a bad vector file\n' +
-        '(file:line) or a missing secret - nothing is run then, 3 --card or --secrets unreadable,\n' +
+        '(file:line) or a missing secret - nothing is run then, 3 --card, --profile, --data or --secrets unreadable,\n' +
         '4 the reader\'s card stopped answering, 5 --junit cannot be written.',
     )
     .action(async (paths: string[], opts: RawOptions) => {
