@@ -18,7 +18,7 @@ import { createTestPki, parseTd1 } from '../src/lds/index.js';
 import { ID_CARD_APPLETS, IdCardBuildError, buildIdCard, readIdCard, type IdCardOptions, type IdCardReadResult } from '../src/apps/id-card.js';
 import { LICENCE_AID } from '../src/apps/licence/layout.js';
 import { PURSE_AID } from '../src/apps/purse/protocol.js';
-import { IDENTITY_FILES } from '../src/apps/identity/layout.js';
+import { IDENTITY_AID, IDENTITY_FILES } from '../src/apps/identity/layout.js';
 import { HEALTH_AID, authenticateInsurer } from '../src/apps/health/index.js';
 import { performBac } from '../src/terminal/bac.js';
 import type { Transport } from '../src/transport/types.js';
@@ -121,6 +121,24 @@ describe('the multi-application card', () => {
     }
     // Not encrypted, and so in the image: the licence number in the licence DG1.
     expect(text).toContain(bytesToHex(new TextEncoder().encode('DL-000000001')));
+  });
+
+  it('the card image shows no plaintext of the biometrics (DG2 face, DG3 fingerprints), which still read back', async () => {
+    const c = buildIdCard(holder, OPTS);
+    const df = dfByExactName(c.state.mf, IDENTITY_AID)!;
+    const text = serializeCard(c);
+    for (const fid of [0x0102, 0x0103]) {
+      const ef = df.children.find((f) => f.fid === fid) as TransparentEf;
+      expect(ef.encrypted).toBe(true);
+      // Any 16-byte window of the file (header, image or minutiae) would show; none does.
+      for (let at = 0; at + 16 <= ef.data.length; at += Math.max(16, ef.data.length >> 4)) {
+        expect(text).not.toContain(bytesToHex(ef.data.subarray(at, at + 16)));
+      }
+    }
+    expect(text).not.toContain(bytesToHex(holder.face!.image.subarray(0, 16)));
+    const r = await read(loadCard(text, { applets: ID_CARD_APPLETS }), { pin: PIN });
+    expect(r.holder?.face).toEqual(holder.face);
+    expect(r.holder?.fingerprints).toEqual(holder.fingerprints);
   });
 
   it('PACE with the PIN also works from inside the identity application (PACE composed with CA and AA there)', async () => {

@@ -138,7 +138,7 @@ function writeIdentityFiles(card: Card, df: DedicatedFile, files: IdentityFiles)
   for (const spec of IDENTITY_FILES) {
     const data = spec.name === 'EF.COM' ? files.com : spec.name === 'EF.SOD' ? files.sod : files.dataGroups.get(spec.dataGroup!);
     if (data === undefined) continue;
-    attach(card.nv, df, newTransparentEf(spec.fid, data.length, { sfi: spec.sfi, rules: spec.rules, data }));
+    attach(card.nv, df, newTransparentEf(spec.fid, data.length, { sfi: spec.sfi, rules: spec.rules, data, encrypted: spec.encrypted }));
   }
   card.nv.commit();
 }

@@ -34,7 +34,7 @@ export function installIdentity(card: Card, files: IdentityFiles): void {
   for (const spec of IDENTITY_FILES) {
     const data = spec.name === 'EF.COM' ? files.com : spec.name === 'EF.SOD' ? files.sod : files.dataGroups.get(spec.dataGroup!);
     if (data === undefined) continue;
-    attach(card.nv, df, newTransparentEf(spec.fid, data.length, { sfi: spec.sfi, rules: spec.rules, data }));
+    attach(card.nv, df, newTransparentEf(spec.fid, data.length, { sfi: spec.sfi, rules: spec.rules, data, encrypted: spec.encrypted }));
   }
   card.nv.commit();
 }

@@ -3,17 +3,21 @@
  * conditions): the eMRTD application A0000002471001 with EF.COM, EF.SOD and the data groups this
  * card carries, their FIDs and short EF identifiers, and who may read them.
  *
- * | file    | FID  | SFI | read                                   |
- * |---------|------|-----|----------------------------------------|
- * | EF.COM  | 011E | 1E  | SM (after BAC or PACE)                 |
- * | DG1     | 0101 | 01  | SM                                     |
- * | DG2     | 0102 | 02  | SM                                     |
- * | DG3     | 0103 | 03  | PACE AND PIN(03) AND SM                |
- * | DG11    | 010B | 0B  | SM                                     |
- * | DG12    | 010C | 0C  | SM                                     |
- * | DG14    | 010E | 0E  | SM                                     |
- * | DG15    | 010F | 0F  | SM                                     |
- * | EF.SOD  | 011D | 1D  | SM                                     |
+ * | file    | FID  | SFI | read                                   | encrypted |
+ * |---------|------|-----|----------------------------------------|-----------|
+ * | EF.COM  | 011E | 1E  | SM (after BAC or PACE)                 | no        |
+ * | DG1     | 0101 | 01  | SM                                     | no        |
+ * | DG2     | 0102 | 02  | SM                                     | yes       |
+ * | DG3     | 0103 | 03  | PACE AND PIN(03) AND SM                | yes       |
+ * | DG11    | 010B | 0B  | SM                                     | no        |
+ * | DG12    | 010C | 0C  | SM                                     | no        |
+ * | DG14    | 010E | 0E  | SM                                     | no        |
+ * | DG15    | 010F | 0F  | SM                                     | no        |
+ * | EF.SOD  | 011D | 1D  | SM                                     | no        |
+ *
+ * Encrypted: the biometrics (DG2 face, DG3 fingerprints) are kept sealed at rest in the card image
+ * (AES-256-GCM under the card's storage key, `card/image.ts`) and released only under secure
+ * messaging (issue 4: "biometrics, finances at least"). EF.SOD still hashes their plaintext.
  *
  * Nothing is ever written after personalization (every other operation is NEVER: the rules name
  * `read` only, and an operation a rule set does not mention is refused).
@@ -41,27 +45,29 @@ export interface IdentityFileSpec {
   readonly fid: number;
   readonly sfi: number;
   readonly rules: AccessRules;
+  /** Kept encrypted at rest (module comment). */
+  readonly encrypted: boolean;
 }
 
 const SM_READ: AccessRules = Object.freeze({ read: SM_REQUIRED });
 const PIN_AND_SM_READ: AccessRules = Object.freeze({ read: and(PACE_REQUIRED, pin(CARD_PASSWORDS.PIN), SM_REQUIRED) });
 
-const dg = (n: number, rules: AccessRules = SM_READ): IdentityFileSpec => {
+const dg = (n: number, rules: AccessRules = SM_READ, encrypted = false): IdentityFileSpec => {
   const d = dataGroup(n);
-  return Object.freeze({ name: d.name, dataGroup: n, fid: d.fid, sfi: d.sfi, rules });
+  return Object.freeze({ name: d.name, dataGroup: n, fid: d.fid, sfi: d.sfi, rules, encrypted });
 };
 
 /** The layout, in the order files are created and read. */
 export const IDENTITY_FILES: readonly IdentityFileSpec[] = Object.freeze([
-  Object.freeze({ name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi, rules: SM_READ }),
+  Object.freeze({ name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi, rules: SM_READ, encrypted: false }),
   dg(1),
-  dg(2),
-  dg(3, PIN_AND_SM_READ),
+  dg(2, SM_READ, true),
+  dg(3, PIN_AND_SM_READ, true),
   dg(11),
   dg(12),
   dg(14),
   dg(15),
-  Object.freeze({ name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi, rules: SM_READ }),
+  Object.freeze({ name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi, rules: SM_READ, encrypted: false }),
 ]);
 
 /** The data groups this application may carry. */
