@@ -1,34 +1,50 @@
 /**
- * Elliptic-curve groups for PACE (ICAO 9303-11 §4.4, §9.5) and, later, Chip Authentication: the
+ * Elliptic-curve groups for PACE (ICAO 9303-11 §4.4, §9.5) and Chip Authentication (§6.2): the
  * standardized domain parameters of ICAO 9303-11 §9.5.1 (= BSI TR-03110-3 §A.2.1.1, Table 4) that
  * @noble/curves ships, and explicit curves (`ECParameters`, RFC 3279 §2.3.5) built with its
  * `weierstrass()`.
  *
- * Speed: a variable-point multiplication in pure JavaScript (@noble/curves) costs several
- * milliseconds on a modest CPU, and a PACE handshake needs about a dozen of them. For the named
- * curves OpenSSL (through `node:crypto` ECDH) multiplies 2–10× faster but only hands out the
- * x-coordinate of k·P. {@link EcGroup.multiply} therefore asks OpenSSL for x(k·P) and
- * x(k·(P+G)) = x(k·P + k·G), and recovers y(k·P) with the Okeya–Sakurai formula (CHES 2001 §3,
- * "y-coordinate recovery"): given M = k·G = (xm, ym), Q = k·P = (x1, ?) and x2 = x(Q + M),
+ * Speed: a scalar multiplication in pure JavaScript (@noble/curves) costs 1–4 ms on brainpoolP256r1
+ * and a PACE handshake needs eight of them, so on the named curves OpenSSL (`node:crypto`) does
+ * them; noble keeps decoding, validation and point addition. Node exposes three OpenSSL routes,
+ * each a constant-time Montgomery ladder in OpenSSL 3 (`ossl_ec_scalar_mul_ladder`) — that is why
+ * they are used for the secret scalars here instead of noble's `multiplyUnsafe`:
+ *
+ * - k·G, full point: `ECDH.setPrivateKey` computes the public key (≈ 0.3 ms on brainpoolP256r1).
+ * - k·P, full point, "explicit generator": a SEC 1 `ECPrivateKey` (SEC 1 v2 §C.4) whose
+ *   `ECParameters` (§C.2) are the curve's own p, a, b, n, h = 1 but with P as the base point.
+ *   OpenSSL derives the public key k·P on import; `createPublicKey().export()` hands it back
+ *   (≈ 0.7 ms). Exact because every point ≠ O of a prime-order curve (h = 1, all named curves
+ *   here) generates the whole group, so (p, a, b, P, n, 1) are valid domain parameters.
+ * - x(k·P) only: `ECDH.computeSecret`. On the generic curves it costs about three ladders (OpenSSL
+ *   validates the peer point), so the explicit-generator route beats it for x-only results too.
+ *
+ * NIST P-256 is the exception: OpenSSL multiplies on the named P-256 with a dedicated
+ * implementation (ecp_nistz256, ≈ 0.04 ms for k·G, 0.14 ms for x(k·P)) that a custom base point
+ * does not reach, so P-256 gets k·P from two x-only results and y-coordinate recovery
+ * (Okeya–Sakurai, CHES 2001 §3): with M = k·G = (xm, ym), Q = k·P = (x1, ?), x2 = x(k·(P + G)) =
+ * x(Q + M),
  *
  *     y1 = [x1³ + xm³ + a(x1 + xm) + 2b − (x2 + x1 + xm)(x1 − xm)²] / (2·ym)
  *
- * which is the point-addition law solved for y1. The result is checked against the curve
- * equation, and every degenerate case (Q = ±M, P = −G) falls back to noble, so the answer is the
- * same point either way — the tests compare both paths.
+ * which is the point-addition law solved for y1. That route is also the fallback when an OpenSSL
+ * refuses explicit parameters; its degenerate cases (Q = ±M, P = −G) fall back to noble. Every
+ * route yields the same point — test/curves.test.ts compares them with noble's `multiply`.
  *
  * Secrets: scalars arrive as `bigint` (which cannot be wiped); the byte copies made here for
- * OpenSSL are zeroized after use. No error message contains a scalar or a point.
+ * OpenSSL (raw scalars and the DER holding one) are zeroized after use. No error message contains
+ * a scalar or a point.
  *
  * @example
  * const g = standardizedGroup(13)!; // brainpoolP256r1
  * const pk = g.encodePoint(g.baseMultiply(sk));
  */
-import { createECDH } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
 import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves/misc.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { weierstrass, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
-import { ByteInputError, zeroize } from '../bytes/index.js';
+import { ByteInputError, concatBytes, zeroize } from '../bytes/index.js';
+import { encodeTlv } from '../tlv/ber.js';
 
 /** A curve point (projective internally; affine on encoding). */
 export type EcPoint = WeierstrassPoint<bigint>;
@@ -95,14 +111,20 @@ export const STANDARDIZED_DOMAIN_PARAMETERS: Readonly<Record<number, string>> = 
   18: 'NIST P-521 (secp521r1)',
 });
 
+/**
+ * How a named curve gets k·P for a variable point P (module comment): through an explicit-generator
+ * key, or from x-only ECDH results and y recovery (P-256, whose named-curve code is far faster).
+ */
+type VariableBase = 'explicit-generator' | 'x-only';
+
 /** Named curves available here: standardized ID → (noble point constructor, OpenSSL name). */
-const NAMED: ReadonlyMap<number, { name: string; Point: WeierstrassPointCons<bigint>; openssl: string }> = new Map([
-  [12, { name: 'NIST P-256', Point: p256.Point, openssl: 'prime256v1' }],
-  [13, { name: 'brainpoolP256r1', Point: brainpoolP256r1.Point, openssl: 'brainpoolP256r1' }],
-  [15, { name: 'NIST P-384', Point: p384.Point, openssl: 'secp384r1' }],
-  [16, { name: 'brainpoolP384r1', Point: brainpoolP384r1.Point, openssl: 'brainpoolP384r1' }],
-  [17, { name: 'brainpoolP512r1', Point: brainpoolP512r1.Point, openssl: 'brainpoolP512r1' }],
-  [18, { name: 'NIST P-521', Point: p521.Point, openssl: 'secp521r1' }],
+const NAMED: ReadonlyMap<number, { name: string; Point: WeierstrassPointCons<bigint>; openssl: string; variable: VariableBase }> = new Map([
+  [12, { name: 'NIST P-256', Point: p256.Point, openssl: 'prime256v1', variable: 'x-only' }],
+  [13, { name: 'brainpoolP256r1', Point: brainpoolP256r1.Point, openssl: 'brainpoolP256r1', variable: 'explicit-generator' }],
+  [15, { name: 'NIST P-384', Point: p384.Point, openssl: 'secp384r1', variable: 'explicit-generator' }],
+  [16, { name: 'brainpoolP384r1', Point: brainpoolP384r1.Point, openssl: 'brainpoolP384r1', variable: 'explicit-generator' }],
+  [17, { name: 'brainpoolP512r1', Point: brainpoolP512r1.Point, openssl: 'brainpoolP512r1', variable: 'explicit-generator' }],
+  [18, { name: 'NIST P-521', Point: p521.Point, openssl: 'secp521r1', variable: 'explicit-generator' }],
 ]);
 
 /** IDs of the standardized elliptic-curve domain parameters this module implements. */
@@ -121,7 +143,7 @@ export function standardizedGroup(id: number): EcGroup | undefined {
   if (hit !== undefined) return hit;
   const named = NAMED.get(id);
   if (named === undefined) return undefined;
-  const g = new OpensslGroup(named.name, named.Point, named.openssl);
+  const g = new OpensslGroup(named.name, named.Point, named.openssl, named.variable);
   cache.set(id, g);
   return g;
 }
@@ -197,16 +219,21 @@ class NobleGroup implements EcGroup {
 }
 
 /**
- * Named curves: OpenSSL for the multiplications (x-only, y recovered as in the module comment),
- * noble for decoding, validation, addition and the fallbacks.
+ * Named curves: OpenSSL for the multiplications (the routes of the module comment), noble for
+ * decoding, validation, addition and the fallbacks.
  */
 class OpensslGroup extends NobleGroup {
+  /** The explicit-generator key skeleton; `null` once OpenSSL refused explicit parameters. */
+  #explicit: ExplicitKeyTemplate | null | undefined;
+
   constructor(
     name: string,
     Point: WeierstrassPointCons<bigint>,
     private readonly openssl: string,
+    variable: VariableBase,
   ) {
     super(name, Point);
+    this.#explicit = variable === 'explicit-generator' ? undefined : null;
   }
 
   /** An OpenSSL ECDH context holding `k`; setting the key computes k·G, returned as `m`. */
@@ -227,11 +254,15 @@ class OpensslGroup extends NobleGroup {
   }
 
   override sharedX(k: bigint, p: EcPoint): Uint8Array {
+    const q = this.explicitMultiply(k, p);
+    if (q !== undefined) return q.slice(1, 1 + this.fieldLength);
     const { ecdh } = this.context(k);
     return new Uint8Array(ecdh.computeSecret(this.encodePoint(p)));
   }
 
   override multiply(k: bigint, p: EcPoint): EcPoint {
+    const q = this.explicitMultiply(k, p);
+    if (q !== undefined) return this.Point.fromBytes(q);
     const { ecdh, m } = this.context(k);
     const pg = p.add(this.Point.BASE);
     if (pg.is0()) return super.multiply(k, p);
@@ -241,6 +272,83 @@ class OpensslGroup extends NobleGroup {
     if (y1 === undefined) return super.multiply(k, p);
     return this.Point.fromAffine({ x: x1, y: y1 });
   }
+
+  /**
+   * k·P encoded (04 ‖ x ‖ y) through a key whose explicit domain parameters have P as base point
+   * (module comment); `undefined` when this curve does not take that route or OpenSSL refuses
+   * explicit parameters (then never tried again for this group).
+   */
+  private explicitMultiply(k: bigint, p: EcPoint): Uint8Array | undefined {
+    if (this.#explicit === undefined) this.#explicit = explicitKeyTemplate(this.curve, this.fieldLength, this.orderLength);
+    const t = this.#explicit;
+    if (t === null) return undefined;
+    const der = t.der.slice();
+    const d = scalarBytes(k, this.orderLength);
+    der.set(d, t.scalarAt);
+    zeroize(d);
+    der.set(this.encodePoint(p), t.baseAt);
+    let spki: Uint8Array;
+    try {
+      const key = createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'sec1' });
+      spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+    } catch {
+      // Built without explicit-curve support (OPENSSL_NO_EC_EXPLICIT_CURVES) or a policy that
+      // refuses them: the x-only route gives the same point.
+      this.#explicit = null;
+      return undefined;
+    } finally {
+      zeroize(der);
+    }
+    // SubjectPublicKeyInfo ends with the BIT STRING content, the point (SEC 1 §2.3.3).
+    const q = new Uint8Array(spki.subarray(spki.length - (1 + 2 * this.fieldLength)));
+    if (q[0] !== 0x04) throw new EcPointError(`${this.name}: OpenSSL returned a point that is not uncompressed`);
+    return q;
+  }
+}
+
+/** A DER `ECPrivateKey` with explicit parameters and two holes: the scalar and the base point. */
+interface ExplicitKeyTemplate {
+  readonly der: Uint8Array;
+  /** Offset of the `privateKey` octets (`orderLength` bytes). */
+  readonly scalarAt: number;
+  /** Offset of the base point 04 ‖ x ‖ y. */
+  readonly baseAt: number;
+}
+
+/** DER INTEGER of a non-negative value (X.690 §8.3: minimal, a 00 octet keeps it positive). */
+function derUnsigned(v: bigint): Uint8Array {
+  let b = scalarBytes(v, Math.max(1, Math.ceil(v.toString(16).length / 2)));
+  if (b[0]! & 0x80) b = concatBytes(new Uint8Array(1), b);
+  return encodeTlv(0x02, b);
+}
+
+/**
+ * SEC 1 v2 §C.4 `ECPrivateKey { version 1, privateKey, [0] ECParameters }` with the explicit
+ * `ECParameters` of §C.2 (`version 1, fieldID prime-field p, curve {a, b}, base, order, cofactor 1`)
+ * — cofactor 1 stated, so OpenSSL takes its constant-time ladder instead of guessing h. The public
+ * key [1] is left out so that OpenSSL computes it.
+ */
+function explicitKeyTemplate(c: CurveParameters, fieldLength: number, orderLength: number): ExplicitKeyTemplate {
+  const primeField = new Uint8Array([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x01, 0x01]); // 1.2.840.10045.1.1
+  const point = new Uint8Array(1 + 2 * fieldLength);
+  point[0] = 0x04;
+  const tail = concatBytes(derUnsigned(c.n), derUnsigned(1n));
+  const params = encodeTlv(
+    0x30,
+    concatBytes(
+      derUnsigned(1n),
+      encodeTlv(0x30, concatBytes(primeField, derUnsigned(c.p))),
+      encodeTlv(0x30, concatBytes(encodeTlv(0x04, scalarBytes(c.a, fieldLength)), encodeTlv(0x04, scalarBytes(c.b, fieldLength)))),
+      encodeTlv(0x04, point),
+      tail,
+    ),
+  );
+  const head = concatBytes(derUnsigned(1n), encodeTlv(0x04, new Uint8Array(orderLength)));
+  const der = encodeTlv(0x30, concatBytes(head, encodeTlv(0xa0, params)));
+  // The scalar ends `head`, right before [0]; the point ends right before `tail`, which ends the DER.
+  const scalarAt = der.length - encodeTlv(0xa0, params).length - orderLength;
+  const baseAt = der.length - tail.length - point.length;
+  return { der, scalarAt, baseAt };
 }
 
 /**

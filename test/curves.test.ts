@@ -1,0 +1,46 @@
+/**
+ * The OpenSSL multiplication routes of src/crypto/curves.ts (explicit-generator keys, x-only ECDH
+ * with y recovery, ECDH key generation) against @noble/curves' constant-time `Point.multiply`, on
+ * every named curve: random scalars and points, plus the edges (k = 1, 2, n − 1, n − 2; P = G, −G).
+ */
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { bytesToHex } from '../src/bytes/index.js';
+import { SUPPORTED_CURVE_IDS, standardizedGroup, type EcGroup, type EcPoint } from '../src/crypto/curves.js';
+
+const hex = (b: Uint8Array): string => bytesToHex(b);
+
+/** Compares all three OpenSSL-backed operations with noble for k·P and k·G. */
+function agree(g: EcGroup, k: bigint, p: EcPoint): void {
+  const want = p.multiply(k);
+  expect(hex(g.encodePoint(g.multiply(k, p)))).toBe(hex(want.toBytes(false)));
+  expect(hex(g.sharedX(k, p))).toBe(hex(g.Point.Fp.toBytes(want.toAffine().x)));
+  expect(hex(g.encodePoint(g.baseMultiply(k)))).toBe(hex(g.Point.BASE.multiply(k).toBytes(false)));
+}
+
+describe('named-curve multiplication equals noble Point.multiply', () => {
+  for (const id of SUPPORTED_CURVE_IDS) {
+    const g = standardizedGroup(id)!;
+    const n = g.curve.n;
+    const scalar = fc.bigInt({ min: 1n, max: n - 1n });
+
+    it(`${g.name}: random scalars on random points`, () => {
+      fc.assert(
+        fc.property(scalar, scalar, (a, k) => {
+          agree(g, k, g.decodePoint(g.Point.BASE.multiply(a).toBytes(false)));
+        }),
+        { numRuns: id >= 17 ? 4 : 10 },
+      );
+    });
+
+    it(`${g.name}: edge scalars and the base point itself (the explicit parameters are then the named curve)`, () => {
+      const G = g.Point.BASE;
+      const p = g.decodePoint(G.multiply(0x1234567n).toBytes(false));
+      for (const k of [1n, 2n, n - 1n, n - 2n]) {
+        agree(g, k, p);
+        agree(g, k, G);
+        agree(g, k, G.negate());
+      }
+    });
+  }
+});
