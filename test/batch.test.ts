@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hexToBytes } from '../src/bytes/index.js';
@@ -138,10 +138,25 @@ describe.each(STORES)('batch ($name journal)', (store) => {
     const run = (killAfterMs: number | undefined): Promise<number | null> =>
       new Promise((resolve) => {
         const p = spawn(process.execPath, args, { stdio: 'ignore' });
-        if (killAfterMs !== undefined) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-        p.on('exit', (code) => resolve(code));
+        let exited = false;
+        p.on('exit', (code) => {
+          exited = true;
+          resolve(code);
+        });
+        if (killAfterMs === undefined) return;
+        // The clock starts when the run has opened its journal, not at spawn: Node's start-up
+        // time varies with the machine's load and would otherwise decide whether anything ran.
+        const started = Date.now();
+        const before = existsSync(jpath) ? statSync(jpath).mtimeMs : -1;
+        const wait = (): void => {
+          if (exited) return;
+          const touched = existsSync(jpath) && statSync(jpath).mtimeMs !== before;
+          if (touched || Date.now() - started > 20_000) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+          else setTimeout(wait, 10);
+        };
+        wait();
       });
-    for (const ms of [900, 1300, 1700]) {
+    for (const ms of [150, 500, 900]) {
       await run(ms);
       if (store.name === 'sqlite') {
         // Reopened after the kill (which also brings the audit log level): states match the log.

@@ -105,7 +105,7 @@ describe('perso qatar-id', () => {
     expect(r.certificates.map((c) => c.keyPair)).toEqual(['authentication', 'signature']);
     // Extended APDUs: one UPDATE BINARY and one read-back per transparent EF, one READ RECORD(S)
     // per record EF; the 20 APPEND RECORDs of the health dependant slots are most of the rest.
-    expect(r.apdus).toBeLessThan(110);
+    expect(r.apdus).toBeLessThan(120);
     expect(planApduCount(plan)).toBeGreaterThan(20);
     await t.disconnect();
 
@@ -133,7 +133,7 @@ describe('perso qatar-id', () => {
     await personalize(t, buildPlan(prepared, { apdu: 'extended' }), { transportKey: profileTransportKey(profile), atr });
     await t.disconnect();
     await t.connect();
-    const r = await readIdCard(t, { can: pins.CAN!, pin: pins.PIN!, cscas: [pki.csca.certificate] });
+    const r = await readIdCard(t, { can: pins.CAN!, pin: pins.PIN!, cscas: [pki.csca.certificate, issuer.certificate] });
     expect(r.identity.passiveAuth?.verdict).toBe('valid');
     expect(r.health?.section).toEqual(holder.healthInsurance);
     expect(r.health?.passiveAuth?.verdict).toBe('valid');
@@ -142,6 +142,12 @@ describe('perso qatar-id', () => {
     expect(r.licence?.portrait.verdict).toBe('valid');
     expect(r.finance?.section).toEqual(holder.financialAccounts);
     expect(r.finance?.passiveAuth?.verdict).toBe('valid');
+    expect(r.eServices?.problems).toEqual([]);
+    expect(r.eServices?.passiveAuth?.verdict).toBe('valid');
+    expect(r.eServices?.keys.map((k) => [k.descriptor.label, k.certificateCheck.verdict])).toEqual([
+      ['authentication', 'valid'],
+      ['signature', 'valid'],
+    ]);
     // Encrypted at rest: the image shows none of the account references or the insurance member number.
     const image = serializeCard(card).toUpperCase();
     expect(holder.financialAccounts.length).toBeGreaterThan(0);

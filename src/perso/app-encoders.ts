@@ -11,6 +11,7 @@
  * | `licence.dg6` | the licence DG6: a reference to the portrait file `portrait: application/file` with its SHA-256 | — |
  * | `finance.accounts` | EF.ACCOUNTS: one record (E3) per current or savings account | financialAccounts |
  * | `finance.cards` | EF.CARDS: one record (E3) per payment card (masked PAN only) | financialAccounts |
+ * | `eservices.keys` | EF.KEYS: one record (E4) per key pair of the application this holder gets: label, usage, algorithm, key reference, certificate FID, PIN reference | eServices |
  *
  * Importing this module registers them (`profile.ts` does).
  */
@@ -20,6 +21,9 @@ import { encodeLicenceDg1 } from '../apps/licence/dg1.js';
 import { holderLicenceDg1 } from '../apps/licence/data.js';
 import { encodePortraitReference, portraitReference } from '../apps/licence/dg6.js';
 import { financeRecords } from '../apps/finance/records.js';
+import { encodeKeyRecord, type KeyDescriptor } from '../apps/eservices/records.js';
+import type { Condition } from '../card/security/access.js';
+import type { EServiceKeyPair } from '../holder/types.js';
 import { PrepareError, registerEncoder, type Encoder, type EncoderContext, type EncoderProblem } from './encoders.js';
 
 /** Runs an application codec, turning its data errors into a {@link PrepareError} for the file. */
@@ -98,6 +102,41 @@ const APP_ENCODERS: readonly Encoder[] = [
     check: recordFile('finance.cards'),
     encode: (ctx) => guarded(ctx, () => financeRecords(ctx.holder.financialAccounts).cards),
   },
+  {
+    name: 'eservices.keys',
+    description: 'EF.KEYS: a record per key pair of the application (label, usage, algorithm, reference, certificate FID, PIN)',
+    check: recordFile('eservices.keys'),
+    encode: (ctx) =>
+      guarded(ctx, () => {
+        const held = ctx.holder.eServices?.keyPairs ?? [];
+        return ctx.application.keyPairs.flatMap((k) => {
+          const h = held.find((x) => x.label === (k.holderKeyPair ?? k.name));
+          if (h === undefined) return [];
+          const cert = k.certify === undefined ? undefined : ctx.application.files.find((f) => f.name === k.certify!.file);
+          const pinRef = firstPin(k.use);
+          if (pinRef === undefined) throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, `key pair ${k.name}: its use condition names no PIN`);
+          const d: KeyDescriptor = { label: h.label, usage: h.usage, algorithm: algorithmOf(k, h), keyRef: k.ref, ...(cert !== undefined ? { certificateFid: cert.fid } : {}), pinRef };
+          return [encodeKeyRecord(d)];
+        });
+      }),
+  },
 ];
+
+/** The PIN a key's use condition asks for first (what a terminal verifies before using it). */
+function firstPin(c: Condition): number | undefined {
+  if (c.kind === 'pin') return c.ref;
+  if (c.kind === 'and' || c.kind === 'or') for (const x of c.of) {
+    const r = firstPin(x);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+/** The EF.KEYS algorithm of a profile key pair (the holder's entry names the same one). */
+function algorithmOf(k: { readonly type: 'ec' | 'rsa'; readonly curve: string | undefined; readonly bits: number | undefined }, h: EServiceKeyPair): EServiceKeyPair['algorithm'] {
+  const a = k.type === 'ec' ? (k.curve === 'P-384' ? 'ecdsa-p384' : 'ecdsa-p256') : k.bits === 3072 ? 'rsa-3072' : 'rsa-2048';
+  if (a !== h.algorithm) throw new AppDataError(`eServices.keyPairs ${h.label}: the holder asks for ${h.algorithm}, the profile's key pair is ${a}`);
+  return a;
+}
 
 for (const e of APP_ENCODERS) registerEncoder(e);

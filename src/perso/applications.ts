@@ -12,6 +12,7 @@
  * | `health-insurance` | the health insurance applet (`apps/health`; encoders `health.*`) | — |
  * | `driving-licence` | the ISO/IEC 18013-2 licence applet (`apps/licence`; encoders `licence.*`) | — |
  * | `finance` | the finances applet (`apps/finance`; encoders `finance.*`) | — |
+ * | `e-services` | the e-services PKI application (`apps/eservices`): key slots as `keystore`, encoder `eservices.keys` for EF.KEYS | — |
  * | `none` | a plain DF (DF name = the AID) made by CREATE FILE during personalization | — |
  *
  * Installing is a factory step (the simulator's `card.install`, like loading an applet before the
@@ -32,6 +33,7 @@ import { PURSE_APPLET } from '../apps/purse/applet.js';
 import { HEALTH_APPLET } from '../apps/health/applet.js';
 import { LICENCE_APPLET } from '../apps/licence/applet.js';
 import { FINANCE_APPLET } from '../apps/finance/applet.js';
+import { ESERVICES_TYPE } from '../apps/eservices/layout.js';
 import { purseInstallParams, type PurseSpec } from '../apps/purse/params.js';
 import { PURSE_APPLET_TYPE } from '../apps/purse/protocol.js';
 import type { Segment } from './issues.js';
@@ -175,6 +177,9 @@ const BUILT_INS: readonly ApplicationType[] = [
   { type: HEALTH_APPLET.type, factory: HEALTH_APPLET },
   { type: LICENCE_APPLET.type, factory: LICENCE_APPLET },
   { type: FINANCE_APPLET.type, factory: FINANCE_APPLET },
+  // e-services: the key store's commands (as `keystore`), under the applet type the ID card's
+  // reader and image loader know; its key slots are the profile's keyPairs.
+  { type: ESERVICES_TYPE, factory: Object.freeze({ type: ESERVICES_TYPE, create: KEYSTORE_APPLET.create }), keySlots: true, params: (app) => keystoreParams(app.keyPairs) },
   { type: 'none' },
 ];
 

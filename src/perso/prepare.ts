@@ -16,7 +16,7 @@ import type { CertifiedKey } from '../lds/pki.js';
 import type { Holder } from '../holder/types.js';
 import { getEncoder, holderField, PrepareError, type EncoderContext } from './encoders.js';
 import { operatorKey, type OperatorKeys } from './operator-keys.js';
-import type { ApplicationSpec, FileSpec, KeyPairSpec, ProfilePinSpec, Profile, SecretKeySpec, SIGNERS } from './profile.js';
+import type { ApplicationSpec, FileSpec, KeyPairSpec, ProfilePinSpec, Profile, SecretKeySpec, SecurityObjectSpec, SIGNERS } from './profile.js';
 
 export type SignerName = keyof typeof SIGNERS;
 
@@ -42,6 +42,17 @@ export interface PreparedFile {
   readonly size: number;
   /** Written at run time from a key generated on the card. */
   readonly certificateOf?: KeyPairSpec;
+  /**
+   * A security object that covers a certificate issued at run time: signed by the runner once
+   * the certificates exist. `known` holds the data groups prepared now; `certificates` maps the
+   * certificate files to their data group numbers.
+   */
+  readonly signLater?: {
+    readonly securityObject: SecurityObjectSpec;
+    readonly signer: CertifiedKey;
+    readonly known: ReadonlyMap<number, Uint8Array>;
+    readonly certificates: ReadonlyMap<string, number>;
+  };
 }
 
 export interface PreparedApplication {
@@ -192,13 +203,20 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
     for (const s of app.securityObjects) {
       if (!names.has(s.file)) continue;
       const dgs = new Map<number, Uint8Array>();
+      const later = new Map<string, number>();
       for (const [name, n] of s.covers) {
         const f = encoded.get(name);
         // A record EF is hashed as its records concatenated, in record order.
         if (f?.data !== undefined) dgs.set(n, f.data);
         else if (f?.records !== undefined) dgs.set(n, concatBytes(...f.records));
+        else if (f?.certificateOf !== undefined) later.set(name, n);
       }
       const spec = app.files.find((f) => f.name === s.file)!;
+      if (later.size > 0) {
+        const signLater = { securityObject: s, signer: signer(s.signer, `${app.name}/${s.file}`), known: dgs, certificates: later };
+        encoded.set(s.file, { spec, data: undefined, records: undefined, size: spec.size === 'fit' ? 0 : spec.size, signLater });
+        continue;
+      }
       const data = buildSod(dgs, signer(s.signer, `${app.name}/${s.file}`), { hashAlgorithm: s.hash, signingTime: now });
       const size = spec.size === 'fit' ? data.length : spec.size;
       if (data.length > size) throw new PrepareError(holderId, `${app.name}/${s.file}`, `the security object is ${data.length} bytes, the file holds ${size}`);

@@ -30,6 +30,7 @@ import { openPersoChannel, PersoChannelError } from './channel.js';
 import { commandBytes, readBackCommands, writeCommands, type Plan, type PlanCommand, type PlanStep } from './plan.js';
 import type { PreparedFile } from './prepare.js';
 import { issueCertificate } from './signers.js';
+import { buildSod } from '../lds/sod.js';
 import { encodeTlv } from '../tlv/ber.js';
 import { fcpContents } from '../card/fs/fcp.js';
 import { newTransparentEf } from '../card/fs/file.js';
@@ -198,6 +199,7 @@ export async function personalize(transport: Transport, plan: Plan, opts: PersoR
           }
         }
       }
+      if (step.sign !== undefined) await signLater(step, certificates, plan, send);
       if (step.kind === 'file') filesVerified++;
       bytes += step.bytes;
       await opts.onStep?.({ step, index: i, total: plan.steps.length, apdus, bytes, totalBytes });
@@ -223,6 +225,45 @@ export async function personalize(transport: Transport, plan: Plan, opts: PersoR
   }
 }
 
+/** Creates a transparent EF for bytes made at run time, writes them and reads them back. */
+async function writeRuntimeFile(
+  step: PlanStep,
+  spec: PreparedFile['spec'],
+  data: Uint8Array,
+  plan: Plan,
+  send: (c: PlanCommand | Uint8Array, what: string) => Promise<Uint8Array>,
+): Promise<void> {
+  const size = spec.size === 'fit' ? data.length : spec.size;
+  if (data.length > size) throw new Error(`${step.id}: ${spec.name} is ${data.length} bytes, the file holds ${size}`);
+  const attrs = { ...(spec.sfi !== undefined ? { sfi: spec.sfi } : {}), ...(spec.rules !== undefined ? { rules: spec.rules } : {}), ...(spec.encrypted ? { encrypted: true } : {}) };
+  const fcp = encodeTlv(0x62, fcpContents(newTransparentEf(spec.fid, size, attrs)));
+  await send(encodeCommandApdu({ ins: INS.CREATE_FILE, data: fcp }), `${step.id} CREATE FILE ${spec.name}`);
+  for (const c of writeCommands(data, plan.apdu)) await send(c, `${step.id} UPDATE BINARY ${spec.name}`);
+  for (const c of readBackCommands(data, plan.apdu)) await send(c, `${step.id} read back ${spec.name}`);
+}
+
+/**
+ * A security object over certificates issued during this run (ICAO 9303-10 §4.6.2 EF.SOD, as the
+ * e-services application keeps one): signed now that their bytes exist, then written.
+ */
+async function signLater(
+  step: PlanStep,
+  issued: readonly CertificateIssued[],
+  plan: Plan,
+  send: (c: PlanCommand | Uint8Array, what: string) => Promise<Uint8Array>,
+): Promise<void> {
+  const { app, file } = step.sign!;
+  const later = file.signLater!;
+  const dgs = new Map(later.known);
+  for (const [name, n] of later.certificates) {
+    const c = issued.find((x) => x.application === app.spec.name && x.file === name);
+    if (c === undefined) throw new Error(`${step.id}: ${name} was not issued, ${file.spec.name} cannot cover it`);
+    dgs.set(n, c.certificate);
+  }
+  const sod = buildSod(dgs, later.signer, { hashAlgorithm: later.securityObject.hash, signingTime: plan.card.now });
+  await writeRuntimeFile(step, file.spec, sod, plan, send);
+}
+
 /** After GENERATE ASYMMETRIC KEY PAIR: the certificate issued and written (create, write, read back). */
 async function certify(
   step: PlanStep,
@@ -246,11 +287,6 @@ async function certify(
     now: new Date(plan.card.now.getTime() - 60_000),
   });
   const spec = f.spec;
-  const size = spec.size === 'fit' ? certificate.length : spec.size;
-  if (certificate.length > size) throw new Error(`${step.id}: the certificate is ${certificate.length} bytes, ${spec.name} holds ${size}`);
-  const fcp = encodeTlv(0x62, fcpContents(newTransparentEf(spec.fid, size, { ...(spec.sfi !== undefined ? { sfi: spec.sfi } : {}), ...(spec.rules !== undefined ? { rules: spec.rules } : {}) })));
-  await send(encodeCommandApdu({ ins: INS.CREATE_FILE, data: fcp }), `${step.id} CREATE FILE ${spec.name}`);
-  for (const c of writeCommands(certificate, plan.apdu)) await send(c, `${step.id} UPDATE BINARY ${spec.name}`);
-  for (const c of readBackCommands(certificate, plan.apdu)) await send(c, `${step.id} read back ${spec.name}`);
+  await writeRuntimeFile(step, spec, certificate, plan, send);
   return { application: g.app.spec.name, keyPair: k.name, file: spec.name, certificate };
 }
