@@ -39,6 +39,11 @@ export type MacPadding = 1 | 2 | 'none';
 export interface SessionMac {
   readonly blockSize: 8 | 16;
   macPadded(scratch: Uint8Array): Uint8Array;
+  /**
+   * `macPadded` over `scratch[0, len)` (overwritten), writing the 8-byte MAC to `out[at, at + 8)`:
+   * the SM hot path, which neither slices its scratch nor allocates a result per APDU.
+   */
+  macInto(scratch: Uint8Array, len: number, out: Uint8Array, at: number): void;
   /** Wipes the key material this object holds in JavaScript memory. */
   destroy(): void;
 }
@@ -102,13 +107,25 @@ export class RetailMac implements SessionMac {
   }
 
   macPadded(scratch: Uint8Array): Uint8Array {
-    const q = scratch.length >>> 3;
-    if (q === 0 || (scratch.length & 7) !== 0) {
-      throw new ByteInputError(`data: expected a non-empty multiple of 8 bytes, got ${scratch.length}`);
+    const out = new Uint8Array(8);
+    this.macInto(scratch, scratch.length, out, 0);
+    return out;
+  }
+
+  macInto(scratch: Uint8Array, len: number, out: Uint8Array, at: number): void {
+    const q = len >>> 3;
+    if (q === 0 || (len & 7) !== 0 || len > scratch.length) {
+      throw new ByteInputError(`data: expected a non-empty multiple of 8 bytes, got ${len}`);
     }
-    if (q === 1) return this.#last.lastBlockScratch(scratch);
-    const h = this.#chain.lastBlockScratch(scratch.subarray(0, (q - 1) * 8));
-    return this.#last.lastBlockScratch(scratch.subarray((q - 1) * 8), h);
+    const tail = (q - 1) * 8;
+    if (q === 1) {
+      this.#last.encryptRange(scratch, 0, 8);
+    } else {
+      // H_q-1 of the single-DES chain is the IV of the final Triple-DES block.
+      this.#chain.encryptRange(scratch, 0, tail);
+      this.#last.encryptRange(scratch, tail, len, this.#chain.chainingValue);
+    }
+    this.#last.chainingValueInto(out, at, 8);
   }
 
   destroy(): void {
@@ -172,22 +189,29 @@ export class AesCmac implements SessionMac {
    * K1. Returns the 8-byte truncation ICAO 9303-11 §9.8.4 prescribes.
    */
   macPadded(scratch: Uint8Array): Uint8Array {
-    const len = scratch.length;
-    if (len === 0 || (len & 15) !== 0) {
+    const out = new Uint8Array(8);
+    this.macInto(scratch, scratch.length, out, 0);
+    return out;
+  }
+
+  macInto(scratch: Uint8Array, len: number, out: Uint8Array, at: number): void {
+    if (len === 0 || (len & 15) !== 0 || len > scratch.length) {
       throw new ByteInputError(`data: expected a non-empty multiple of 16 bytes, got ${len}`);
     }
     const k1 = this.#k1;
     const o = len - 16;
     for (let i = 0; i < 16; i++) scratch[o + i]! ^= k1[i]!;
     const blocks = len >>> 4;
-    if (blocks > JS_MAX_BLOCKS) return this.#enc.lastBlockScratch(scratch, undefined, 8);
+    if (blocks > JS_MAX_BLOCKS) {
+      this.#enc.encryptRange(scratch, 0, len);
+      this.#enc.chainingValueInto(out, at, 8);
+      return;
+    }
     const st = this.#state;
     st.fill(0);
     this.#js.chain(st, scratch, 0, blocks);
-    const t = new Uint8Array(8);
-    for (let i = 0; i < 8; i++) t[i] = st[i]!;
+    for (let i = 0; i < 8; i++) out[at + i] = st[i]!;
     st.fill(0);
-    return t;
   }
 
   destroy(): void {

@@ -42,7 +42,7 @@
  * const plain = card.unprotectCommand(parseCommandApdu(wire));   // SELECT 011E again
  * const r = terminal.unprotectResponse(card.protectResponse(new Uint8Array(0), 0x9000));
  */
-import { ByteInputError, abytes, constantTimeEqual, zeroize } from '../bytes/index.js';
+import { ByteInputError, abytes, zeroize } from '../bytes/index.js';
 import { decodeCla, type ApduCase, type ClassByte, type CommandApdu } from '../apdu/command.js';
 import type { ResponseApdu } from '../apdu/response.js';
 import { AesBlock } from './_aes.js';
@@ -108,24 +108,27 @@ function incorrect(detail: string): SmError {
   return new SmError(SM_SW.INCORRECT, detail);
 }
 
+/** An empty {@link SmFields} record (one per codec, refilled by {@link splitDos}). */
+function newFields(): SmFields {
+  return { cryptTag: 0, cryptStart: 0, cryptEnd: 0, leStart: -1, leEnd: -1, swStart: -1, swEnd: -1, macTagAt: -1, macStart: 0, macEnd: 0 };
+}
+
 /**
- * Splits an SM data field into its DOs. Command fields may hold 85/87, 97, 8E; response fields
- * 85/87, 99, 8E — in that order, each once (ICAO 9303-11 §9.8.6), lengths in short or 81/82 form.
+ * Splits the SM data field `f[0, n)` into its DOs, recording them in `r` (reset first). Command
+ * fields may hold 85/87, 97, 8E; response fields 85/87, 99, 8E — in that order, each once (ICAO
+ * 9303-11 §9.8.6), lengths in short or 81/82 form. Offsets are into `f`.
  */
-function splitDos(f: Uint8Array, response: boolean): SmFields {
-  const r: SmFields = {
-    cryptTag: 0,
-    cryptStart: 0,
-    cryptEnd: 0,
-    leStart: -1,
-    leEnd: -1,
-    swStart: -1,
-    swEnd: -1,
-    macTagAt: -1,
-    macStart: 0,
-    macEnd: 0,
-  };
-  const n = f.length;
+function splitDos(f: Uint8Array, n: number, response: boolean, r: SmFields): SmFields {
+  r.cryptTag = 0;
+  r.cryptStart = 0;
+  r.cryptEnd = 0;
+  r.leStart = -1;
+  r.leEnd = -1;
+  r.swStart = -1;
+  r.swEnd = -1;
+  r.macTagAt = -1;
+  r.macStart = 0;
+  r.macEnd = 0;
   let rank = 0;
   let i = 0;
   while (i < n) {
@@ -219,19 +222,29 @@ function protectedClaOf(cla: ClassByte): number {
 /** Outputs up to this size are carved from a per-codec slab (see {@link SmCodec}). */
 const SLAB_SIZE = 16384;
 const SLAB_MAX_PIECE = 2048;
+/** Up to this many bytes a copy runs as a JavaScript loop; above, a view and `set` are cheaper. */
+const COPY_LOOP_MAX = 48;
 
 /**
  * One side of an SM session. Holds its own copy of the SSC and long-lived cipher contexts for
  * KSenc and KSmac; create one per side. Not reusable after {@link destroy}.
  *
- * Performance (the SM hot path of the simulator and of terminal tools): at most one OpenSSL call
- * per MAC and per encryption or decryption (short CMACs and the AES IV run in JavaScript, where a
- * block costs less than a call into OpenSSL), MAC and padding scratch reused, and outputs of up
- * to 2 KiB carved from a 16 KiB slab that this codec owns — typed arrays above 64 bytes cost
- * more to allocate than the AES work. So returned arrays may be views
- * that share their `.buffer` with other messages *of the same session*; a slab is never reused
- * or wiped after it is handed out, so the views stay valid. Copy (`slice()`) what must outlive
- * the session in isolation.
+ * Performance (the SM hot path of the simulator and of terminal tools; issue 3 measures a READ
+ * BINARY of 256 bytes under AES SM, card and terminal): a call into OpenSSL through Node costs
+ * about a microsecond whatever the length, and allocating a typed array or a view costs tens to
+ * hundreds of nanoseconds, so a protected 256-byte READ BINARY does exactly four OpenSSL calls
+ * (card: encrypt, MAC; terminal: MAC, decrypt) and allocates only what it returns:
+ * - short CMACs (up to 4 blocks: every protected command without data) and the AES IV
+ *   E(KSenc, SSC) run in JavaScript (`_aes.ts`); the card's encryption gets its IV in the same
+ *   OpenSSL call by encrypting SSC ‖ pad(data) and dropping the first block;
+ * - MACs are computed into the output or into a per-codec tag and compared there, in constant
+ *   time, without views or native calls;
+ * - the DO layout is recorded in one reused object; scratch views are cached by the engines;
+ * - outputs of up to 2 KiB are carved from a 16 KiB slab that this codec owns, so returned arrays
+ *   may be views that share their `.buffer` with other messages *of the same session*; a slab is
+ *   never reused or wiped after it is handed out, so the views stay valid. Decrypted data is a
+ *   view of the buffer OpenSSL wrote it to (it holds only that plaintext and its padding). Copy
+ *   (`slice()`) what must outlive the session in isolation.
  */
 export class SmCodec {
   readonly cipher: '3des' | 'aes';
@@ -243,6 +256,10 @@ export class SmCodec {
   readonly #iv = new Uint8Array(16);
   readonly #mac: SessionMac;
   readonly #ssc: Uint8Array;
+  /** The MAC this side computes for a received message, compared with DO'8E'. */
+  readonly #tag = new Uint8Array(8);
+  /** Where the DOs of the message being unprotected are (reused; see {@link splitDos}). */
+  readonly #fields: SmFields = newFields();
   #scratch = new Uint8Array(1024);
   #slab = new ArrayBuffer(0);
   #slabPos = 0;
@@ -276,6 +293,7 @@ export class SmCodec {
     this.#destroyed = true;
     zeroize(this.#ssc);
     zeroize(this.#iv);
+    zeroize(this.#tag);
     zeroize(this.#scratch);
     this.#ivCipher?.destroy();
     this.#mac.destroy();
@@ -307,9 +325,11 @@ export class SmCodec {
     // DO'87' / DO'85'.
     const nc = cmd.data.length;
     const odd = (cmd.ins & 1) === 1;
-    let crypt: Uint8Array = EMPTY;
+    const pre = bs === 16 ? 16 : 0;
+    let crypt: Buffer | null = null;
     if (nc > 0) crypt = this.#encrypt(cmd.data);
-    const cryptValueLen = nc > 0 ? crypt.length + (odd ? 0 : 1) : 0;
+    const cryptLen = crypt === null ? 0 : crypt.length - pre;
+    const cryptValueLen = nc > 0 ? cryptLen + (odd ? 0 : 1) : 0;
     const cryptDoLen = nc > 0 ? 1 + lenLen(cryptValueLen) + cryptValueLen : 0;
 
     // DO'97': one byte up to 256 (00 = 256) unless the plain command was extended.
@@ -335,12 +355,12 @@ export class SmCodec {
       o = 5;
     }
     const doStart = o;
-    if (nc > 0) {
+    if (crypt !== null) {
       out[o++] = odd ? TAG_85 : TAG_87;
       o = putLen(out, o, cryptValueLen);
       if (!odd) out[o++] = 0x01;
-      out.set(crypt, o);
-      o += crypt.length;
+      out.set(pre === 0 ? crypt : viewOf(crypt, pre, cryptLen), o);
+      o += cryptLen;
     }
     if (ne > 0) {
       out[o++] = TAG_97;
@@ -352,11 +372,11 @@ export class SmCodec {
         out[o++] = ne & 0xff;
       }
     }
-    const mac = this.#macOver(out, headerMac, doStart, o);
-    out[o++] = TAG_8E;
-    out[o++] = 8;
-    out.set(mac, o);
-    o += 8;
+    const macInput = this.#macInput(out, doStart, o, headerMac, cla, cmd.ins, cmd.p1, cmd.p2);
+    out[o] = TAG_8E;
+    out[o + 1] = 8;
+    this.#mac.macInto(this.#scratch, macInput, out, o + 2);
+    o += 10;
     // Le 00 / 00 00: "as many bytes as the protected response has".
     out[o++] = 0;
     if (extended) out[o] = 0;
@@ -380,17 +400,15 @@ export class SmCodec {
       throw new SmError(SM_SW.MISSING, `the card answered ${swText} without secure messaging (session ended)`, trailer);
     }
     this.#increment();
-    const field = resp.subarray(0, n);
-    const f = splitDos(field, true);
+    const f = splitDos(resp, n, true, this.#fields);
     if (f.macTagAt < 0) throw new SmError(SM_SW.MISSING, "response has no DO'8E' (MAC)");
     if (f.swStart < 0) throw new SmError(SM_SW.MISSING, "response has no DO'99' (status word)");
     if (f.macEnd - f.macStart !== 8) throw incorrect("DO'8E' must hold 8 bytes");
     if (f.swEnd - f.swStart !== 2) throw incorrect("DO'99' must hold 2 bytes");
-    const expected = this.#macOver(field, false, 0, f.macTagAt);
-    if (!constantTimeEqual(field.subarray(f.macStart, f.macEnd), expected)) throw incorrect('response MAC does not verify');
-    const sw = (field[f.swStart]! << 8) | field[f.swStart + 1]!;
+    if (!this.#macVerifies(resp, 0, f.macTagAt, false, 0, 0, 0, 0, f.macStart)) throw incorrect('response MAC does not verify');
+    const sw = (resp[f.swStart]! << 8) | resp[f.swStart + 1]!;
     if (sw !== trailer) throw incorrect("the status word outside differs from the MACed one in DO'99'");
-    const data = f.cryptTag === 0 ? EMPTY : this.#decryptDo(field, f);
+    const data = f.cryptTag === 0 ? EMPTY : this.#decryptDo(resp, f);
     return { data, sw };
   }
 
@@ -409,7 +427,7 @@ export class SmCodec {
     if (sm === 'none') throw new SmError(SM_SW.MISSING, 'the command is not marked for secure messaging');
     if (sm === 'proprietary') throw new SmError(SM_SW.NOT_SUPPORTED, 'proprietary secure messaging (CLA b4-b3 = 01) is not supported');
     const field = cmd.data;
-    const f = splitDos(field, false);
+    const f = splitDos(field, field.length, false, this.#fields);
     if (f.macTagAt < 0) throw new SmError(SM_SW.MISSING, "command has no DO'8E' (MAC)");
     // The outer Le is not MACed (DO'97' carries Ne), so only ICAO's value is accepted: anything
     // else means the APDU was modified on the way.
@@ -419,13 +437,15 @@ export class SmCodec {
     if (f.leStart >= 0 && leLen !== 1 && leLen !== 2) throw incorrect("DO'97' must hold 1 or 2 bytes");
     this.#checkCryptShape(field, f);
     this.#increment();
-    const expected = this.#macOverCommand(cmd, field, f.macTagAt, sm === 'iso-header');
-    if (!constantTimeEqual(field.subarray(f.macStart, f.macEnd), expected)) throw incorrect('command MAC does not verify');
+    const headerMac = sm === 'iso-header';
+    if (!this.#macVerifies(field, 0, f.macTagAt, headerMac, cmd.cla.raw, cmd.ins, cmd.p1, cmd.p2, f.macStart)) {
+      throw incorrect('command MAC does not verify');
+    }
 
-    const data = f.cryptTag === 0 ? EMPTY : this.#decryptDo(field, f);
     let ne = 0;
     if (leLen === 1) ne = field[f.leStart]! || 256;
     else if (leLen === 2) ne = ((field[f.leStart]! << 8) | field[f.leStart + 1]!) || 65536;
+    const data = f.cryptTag === 0 ? EMPTY : this.#decryptDo(field, f);
     const extended = data.length > 255 || ne > 256 || leLen === 2;
     const cla = decodeCla(plainClaOf(cmd.cla));
     if (cla === undefined) throw incorrect('class byte');
@@ -442,28 +462,30 @@ export class SmCodec {
     this.#alive();
     this.#increment();
     const nd = data.length;
-    let crypt: Uint8Array = EMPTY;
+    const pre = this.blockSize === 16 ? 16 : 0;
+    let crypt: Buffer | null = null;
     if (nd > 0) crypt = this.#encrypt(data);
-    const cryptValueLen = nd > 0 ? crypt.length + (oddIns ? 0 : 1) : 0;
+    const cryptLen = crypt === null ? 0 : crypt.length - pre;
+    const cryptValueLen = nd > 0 ? cryptLen + (oddIns ? 0 : 1) : 0;
     const cryptDoLen = nd > 0 ? 1 + lenLen(cryptValueLen) + cryptValueLen : 0;
     const out = this.#out(cryptDoLen + 4 + 10 + 2);
     let o = 0;
-    if (nd > 0) {
+    if (crypt !== null) {
       out[o++] = oddIns ? TAG_85 : TAG_87;
       o = putLen(out, o, cryptValueLen);
       if (!oddIns) out[o++] = 0x01;
-      out.set(crypt, o);
-      o += crypt.length;
+      out.set(pre === 0 ? crypt : viewOf(crypt, pre, cryptLen), o);
+      o += cryptLen;
     }
     out[o++] = TAG_99;
     out[o++] = 2;
     out[o++] = (sw >>> 8) & 0xff;
     out[o++] = sw & 0xff;
-    const mac = this.#macOver(out, false, 0, o);
-    out[o++] = TAG_8E;
-    out[o++] = 8;
-    out.set(mac, o);
-    o += 8;
+    const macInput = this.#macInput(out, 0, o, false, 0, 0, 0, 0);
+    out[o] = TAG_8E;
+    out[o + 1] = 8;
+    this.#mac.macInto(this.#scratch, macInput, out, o + 2);
+    o += 10;
     out[o++] = (sw >>> 8) & 0xff;
     out[o] = sw & 0xff;
     return out;
@@ -510,10 +532,11 @@ export class SmCodec {
   }
 
   /**
-   * E(KSenc, pad(data)). 3DES: IV zero. AES: IV = E(KSenc, SSC) (ICAO 9303-11 §9.8.3), obtained in
-   * the same call by encrypting SSC ‖ pad(data) under a zero IV and dropping the first block.
+   * E(KSenc, pad(data)) as OpenSSL returned it. 3DES: IV zero. AES: IV = E(KSenc, SSC) (ICAO
+   * 9303-11 §9.8.3), obtained in the same call by encrypting SSC ‖ pad(data) under a zero IV — so
+   * the result starts with one extra block (the IV, which the caller skips and never sends).
    */
-  #encrypt(data: Uint8Array): Uint8Array {
+  #encrypt(data: Uint8Array): Buffer {
     const bs = this.blockSize;
     const len = data.length;
     const padded = (Math.floor(len / bs) + 1) * bs;
@@ -524,9 +547,9 @@ export class SmCodec {
     buf.set(data, pre);
     buf[pre + len] = 0x80;
     buf.fill(0, pre + len + 1, total);
-    const out = this.#enc.encryptScratch(buf.subarray(0, total));
+    const out = this.#enc.encryptRange(buf, 0, total);
     buf.fill(0, 0, total);
-    return pre > 0 ? out.subarray(pre) : out;
+    return out;
   }
 
   /** Structure of the cryptogram DO, checked before the MAC (it reveals nothing secret). */
@@ -542,7 +565,11 @@ export class SmCodec {
     if (len === 0 || len % bs !== 0) throw incorrect(`DO'${hex(f.cryptTag)}' cryptogram must be a non-empty multiple of ${bs} bytes`);
   }
 
-  /** Decrypts the cryptogram DO and removes padding method 2 (after the MAC was verified). */
+  /**
+   * Decrypts the cryptogram DO and removes padding method 2 (after the MAC was verified). The
+   * result is a view of OpenSSL's output buffer, which holds nothing else than this plaintext and
+   * its padding (checked; otherwise it is copied out and wiped).
+   */
   #decryptDo(field: Uint8Array, f: SmFields): Uint8Array {
     this.#checkCryptShape(field, f);
     const start = f.cryptTag === TAG_87 ? f.cryptStart + 1 : f.cryptStart;
@@ -556,57 +583,82 @@ export class SmCodec {
       wipe(pt);
       throw incorrect(`DO'${hex(f.cryptTag)}' padding is not ISO/IEC 9797-1 method 2`);
     }
+    if (pt.byteOffset === 0 && pt.buffer.byteLength === pt.length) return new Uint8Array(pt.buffer, 0, i);
     const out = this.#out(i);
-    out.set(i === pt.length ? pt : pt.subarray(0, i));
+    out.set(viewOf(pt, 0, i));
     wipe(pt);
     return out;
   }
 
   /**
-   * MAC over pad(SSC ‖ [pad(header)] ‖ bytes[from, to)), where the header is bytes[0..4) of a
-   * protected command being built (`headerMac`).
+   * Lays out the MAC input pad(SSC ‖ [pad(CLA INS P1 P2)] ‖ bytes[from, to)) in the scratch and
+   * returns its length (ICAO 9303-11 §9.8.6: the header block only when it is authenticated).
    */
-  #macOver(bytes: Uint8Array, headerMac: boolean, from: number, to: number): Uint8Array {
+  #macInput(bytes: Uint8Array, from: number, to: number, headerMac: boolean, cla: number, ins: number, p1: number, p2: number): number {
     const bs = this.blockSize;
     const head = bs + (headerMac ? bs : 0);
     const body = to - from;
     const total = (Math.floor((head + body) / bs) + 1) * bs;
     const n = this.#scratchOf(total);
-    n.set(this.#ssc);
+    const ssc = this.#ssc;
+    for (let i = 0; i < bs; i++) n[i] = ssc[i]!;
     if (headerMac) {
-      n[bs] = bytes[0]!;
-      n[bs + 1] = bytes[1]!;
-      n[bs + 2] = bytes[2]!;
-      n[bs + 3] = bytes[3]!;
+      n[bs] = cla;
+      n[bs + 1] = ins;
+      n[bs + 2] = p1;
+      n[bs + 3] = p2;
       n[bs + 4] = 0x80;
-      n.fill(0, bs + 5, head);
+      for (let i = bs + 5; i < head; i++) n[i] = 0;
     }
-    n.set(bytes.subarray(from, to), head);
+    if (body <= COPY_LOOP_MAX) {
+      for (let i = 0; i < body; i++) n[head + i] = bytes[from + i]!;
+    } else {
+      n.set(bytes.subarray(from, to), head);
+    }
     n[head + body] = 0x80;
-    n.fill(0, head + body + 1, total);
-    return this.#mac.macPadded(n.subarray(0, total));
+    for (let i = head + body + 1; i < total; i++) n[i] = 0;
+    return total;
   }
 
-  /** {@link macOver} for a received command: the header comes from the parsed command. */
-  #macOverCommand(cmd: CommandApdu, field: Uint8Array, to: number, headerMac: boolean): Uint8Array {
-    const bs = this.blockSize;
-    const head = bs + (headerMac ? bs : 0);
-    const total = (Math.floor((head + to) / bs) + 1) * bs;
-    const n = this.#scratchOf(total);
-    n.set(this.#ssc);
-    if (headerMac) {
-      n[bs] = cmd.cla.raw;
-      n[bs + 1] = cmd.ins;
-      n[bs + 2] = cmd.p1;
-      n[bs + 3] = cmd.p2;
-      n[bs + 4] = 0x80;
-      n.fill(0, bs + 5, head);
-    }
-    n.set(field.subarray(0, to), head);
-    n[head + to] = 0x80;
-    n.fill(0, head + to + 1, total);
-    return this.#mac.macPadded(n.subarray(0, total));
+  /**
+   * Whether the MAC over pad(SSC ‖ [header] ‖ bytes[from, to)) equals the 8 bytes at
+   * `bytes[macAt]`. Constant time: every byte is compared, no early exit.
+   */
+  #macVerifies(
+    bytes: Uint8Array,
+    from: number,
+    to: number,
+    headerMac: boolean,
+    cla: number,
+    ins: number,
+    p1: number,
+    p2: number,
+    macAt: number,
+  ): boolean {
+    const len = this.#macInput(bytes, from, to, headerMac, cla, ins, p1, p2);
+    const tag = this.#tag;
+    this.#mac.macInto(this.#scratch, len, tag, 0);
+    const ok = constantTimeEqual8(tag, bytes, macAt);
+    tag.fill(0);
+    return ok;
   }
+}
+
+/**
+ * `a[0, 8) = b[at, at + 8)` without an early exit (OR of XORs, as noble-hashes' `equalBytes`),
+ * so the time does not depend on where a forged MAC first differs (STYLE.md principle 7). Used
+ * instead of `constantTimeEqual` (bytes/) on the SM hot path because that needs two views and a
+ * native call per APDU, which cost more than the comparison.
+ */
+function constantTimeEqual8(a: Uint8Array, b: Uint8Array, at: number): boolean {
+  let d = 0;
+  for (let i = 0; i < 8; i++) d |= a[i]! ^ b[at + i]!;
+  return d === 0;
+}
+
+/** A plain `Uint8Array` view of `b[from, from + n)`: cheaper than a Buffer's `subarray`. */
+function viewOf(b: Uint8Array, from: number, n: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + from, n);
 }
 
 /** Zeroizes an OpenSSL output: TypedArray fill, not Buffer's slower validating `fill`. */
