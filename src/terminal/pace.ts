@@ -21,7 +21,7 @@
  * await sm.transmit(hexToBytes('00A4040C07A0000002471001')); // SELECT eMRTD, protected
  */
 import { randomSource } from './random.js';
-import { ByteInputError, concatBytes, u16Hex, zeroize } from '../bytes/index.js';
+import { ByteInputError, concatBytes, equalBytes, u16Hex, zeroize } from '../bytes/index.js';
 import { parseResponseApdu, type ResponseApdu } from '../apdu/response.js';
 import { encodeTlv, parseTlv, tlvConstructed, TlvError, type Tlv } from '../tlv/ber.js';
 import { EcPointError, customGroup, randomScalar, standardizedGroup, type EcGroup, type EcPoint } from '../crypto/curves.js';
@@ -105,10 +105,34 @@ interface Choice {
   readonly sendParameterId: boolean;
 }
 
+/** Groups of explicit curves, one per decoded PACEDomainParameterInfo (noble caches tables per group). */
+const explicitGroups = new WeakMap<object, EcGroup>();
+
 function groupOf(parameterId: number, family: string, domains: readonly PaceDomainParameterInfo[]): EcGroup | undefined {
   const explicit = domains.find((d) => d.protocol === family && d.parameterId === parameterId);
-  if (explicit !== undefined) return explicit.domainParameter.kind === 'ec' ? customGroup(explicit.domainParameter.curve) : undefined;
-  return standardizedGroup(parameterId);
+  if (explicit === undefined) return standardizedGroup(parameterId);
+  const dp = explicit.domainParameter;
+  if (dp.kind !== 'ec') return undefined;
+  let g = explicitGroups.get(dp.curve);
+  if (g === undefined) {
+    g = customGroup(dp.curve);
+    explicitGroups.set(dp.curve, g);
+  }
+  return g;
+}
+
+/**
+ * The last EF.CardAccess decoded, by content: a terminal runs PACE with the same chip again and
+ * again (CAN, then PIN; every benchmark round), and the DER decode with its re-encoding check costs
+ * about as much as an AES token. The copy makes a later change to the caller's array a miss.
+ */
+let lastCardAccess: { readonly bytes: Uint8Array; readonly infos: readonly SecurityInfo[] } | undefined;
+
+function cardAccessInfos(cardAccess: Uint8Array): readonly SecurityInfo[] {
+  if (lastCardAccess !== undefined && equalBytes(lastCardAccess.bytes, cardAccess)) return lastCardAccess.infos;
+  const infos = decodeSecurityInfos(cardAccess, { trailing: 'ignore' });
+  lastCardAccess = { bytes: cardAccess.slice(), infos };
+  return infos;
 }
 
 /** Picks protocol and domain parameters (EF.CardAccess first, then the options). */
@@ -122,9 +146,9 @@ function choose(opts: PaceOptions): Choice {
     if (group === undefined) throw new PaceError('parameters', `parameterId ${opts.parameterId}: not a standardized curve chipwright implements`);
     return { suite, group, parameterId: opts.parameterId, sendParameterId: opts.sendParameterId === true };
   }
-  let infos: SecurityInfo[];
+  let infos: readonly SecurityInfo[];
   try {
-    infos = decodeSecurityInfos(opts.cardAccess, { trailing: 'ignore' });
+    infos = cardAccessInfos(opts.cardAccess);
   } catch (e) {
     if (e instanceof SecurityInfoError) throw new PaceError('parameters', `EF.CardAccess: ${e.message}`);
     throw e;
