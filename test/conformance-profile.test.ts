@@ -225,13 +225,25 @@ describe('chipwright replay --profile --data', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function cli(args: readonly string[], command = 'replay'): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
     const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stdin: Readable.from([]), env: {}, stderrIsTTY: false };
-    const code = await main(['node', 'chipwright', 'replay', ...args], io);
+    const code = await main(['node', 'chipwright', ...(command === '' ? [] : [command]), ...args], io);
     return { code, stdout, stderr };
   }
+
+  it('chipwright record -- replay --profile records the replay from the personalized card, without its personalization or secrets', async () => {
+    const out = join(dir, 'rec.vec');
+    const r = await cli(['record', '--out', out, '--secrets-out', join(dir, 'rec.secrets.json'), '--', 'replay', join(dir, 'read.vec'), '--profile', PROFILE, '--data', DATA], '');
+    expect(r.code, r.stdout + r.stderr).toBe(EXIT.OK);
+    const text = readFileSync(out, 'utf8');
+    // power on, READ EF.CardAccess, MSE:Set AT, 4 GENERAL AUTHENTICATE, SELECT, VERIFY, power off: no personalization APDUs.
+    expect(text.split('\n').filter((l) => /^(power|[0-9A-F]{2} )/.test(l)).length).toBeLessThan(15);
+    expect(text).not.toMatch(/^0C DA 01 0[1-4]/m);
+    const snapshot = readFileSync(join(dir, 'rec.card.json'), 'utf8');
+    expect(JSON.parse(snapshot)).toMatchObject({ lifeCycle: 'operational' });
+  });
 
   it('runs every file on the personalized card (exit 0), the PIN masked in --json and --junit', async () => {
     const junit = join(dir, 'r.xml');

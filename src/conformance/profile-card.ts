@@ -16,6 +16,7 @@
  * card.values.CAN;                                             // ASCII digits, for PACE
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { AppletFactory } from '../card/applet.js';
 import { serializeCard } from '../card/image.js';
 import { HolderError } from '../holder/validate.js';
@@ -32,7 +33,31 @@ import { loadProfile } from '../perso/profile.js';
 import { PersoChannelError } from '../perso/channel.js';
 import { PersoError, personalize } from '../perso/runner.js';
 import { SignerError, createTestCardIssuer } from '../perso/signers.js';
-import { InProcessTransport } from '../transport/in-process.js';
+import type { Card } from '../card/os.js';
+import { CardMuteError, type Transport } from '../transport/types.js';
+
+/**
+ * The card as a transport for personalization only. Not {@link InProcessTransport}: `chipwright
+ * record -- replay …` wraps that class to record the replay, and personalization happens "at the
+ * factory", before the card the recording starts from (its snapshot is the personalized card).
+ */
+class FactoryTransport implements Transport {
+  constructor(private readonly card: Card) {}
+  connect(): Promise<Uint8Array> {
+    return Promise.resolve(this.card.powerOn());
+  }
+  transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    const r = this.card.transmit(apdu);
+    return r.length < 2 ? Promise.reject(new CardMuteError('the card being personalized did not answer')) : Promise.resolve(r);
+  }
+  reset(): Promise<Uint8Array> {
+    return Promise.resolve(this.card.reset());
+  }
+  disconnect(): Promise<void> {
+    this.card.powerOff();
+    return Promise.resolve();
+  }
+}
 
 /** Name of the predefined value holding the test CSCA certificate (DER). */
 export const CSCA_VALUE = 'CSCA';
@@ -73,7 +98,7 @@ export async function personalizeProfileCard(profilePath: string, dataPath: stri
     const operatorKeys = new Map(operatorKeyNames(profile).map((n) => [n, new Uint8Array(randomBytes(16))]));
     const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': createTestCardIssuer() }, operatorKeys });
     const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
-    const t = new InProcessTransport(card);
+    const t = new FactoryTransport(card);
     const atr = await t.connect();
     await personalize(t, buildPlan(prepared, { apdu: profile.channel.apdu === 'short' ? 'short' : 'extended' }), { transportKey: profileTransportKey(profile, operatorKeys), atr });
     await t.disconnect();
