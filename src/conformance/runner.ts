@@ -346,7 +346,10 @@ class Run {
         .map((k) => `${k === 'structure' ? `EF.SOD ({${s.sod}})` : k} ${report[k].verdict === 'invalid' ? 'INVALID' : 'not checked'}: ${report[k].detail}`),
       ...report.files
         .filter((f) => f.verdict !== 'valid' && files.has(f.dataGroup))
-        .map((f) => `${f.name} ({${valueOf.get(f.dataGroup)!}}) ${f.verdict === 'invalid' ? 'INVALID' : 'not checked'}: ${f.detail}`),
+        .map((f) => {
+          const hashes = f.expected !== undefined && f.actual !== undefined ? ` (EF.SOD ${f.expected.slice(0, 16)}…, read ${f.actual.slice(0, 16)}…)` : '';
+          return `${f.name} ({${valueOf.get(f.dataGroup)!}}) ${f.verdict === 'invalid' ? 'INVALID' : 'not checked'}: ${f.detail}${hashes}`;
+        }),
     ];
     const checked = report.files.filter((f) => files.has(f.dataGroup) && f.verdict === 'valid').map((f) => f.name);
     const ok = s.expect === 'valid' ? report.verdict === 'valid' : report.verdict === 'invalid';

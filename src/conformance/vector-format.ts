@@ -83,7 +83,8 @@
  * (`{CAN}`, `{PIN}`, `{PUK}`: ASCII as presented) and `{CSCA}`, the test CSCA certificate — so
  * `session pace can={CAN}` and `00 20 00 03 06 {PIN}` work without `--secrets`, and no report,
  * JSON, JUnit file or recording shows them. Expect wildcards where personalization differs per
- * run (signatures, certificates, times).
+ * run (signatures, certificates, times). `rng:` / `--rng` feed the clones, not the personalization.
+ * On other cards `{CSCA}` is a secret like any other (`--secrets`), or a `let`.
  *
  * Errors name the file and line: `select.vec:12: status word "900": expected four hex digits or X, e.g. 9000 or 63CX`.
  */
