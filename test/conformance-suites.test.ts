@@ -1,9 +1,10 @@
 /**
  * The shipped conformance suites (test-vectors/card-os, test-vectors/icao, test-vectors/formats)
  * replayed against the simulator, each file on a fresh card, with every step passing — what CI
- * runs (icao/read-personalized.vec on a card personalized from profiles/icao-td1.yaml, with passive
- * authentication checked by the run). Also: the suites cover every card-OS command with a positive case and an error; the BAC and
- * PACE session vectors put exactly the ICAO 9303-11 Appendix D and G APDUs on the wire; and the
+ * runs (icao/read-personalized.vec on a card personalized from profiles/icao-td1.yaml, with
+ * passive authentication checked by the run). Also: the suites cover every card-OS command with a
+ * positive case and an error; the BAC and PACE session vectors put exactly the ICAO 9303-11
+ * Appendix D and G APDUs on the wire; and the
  * runner's verdicts and reports (failures with expected and received, capabilities, fail-fast,
  * failed sessions, a mute card, missing secrets).
  */
