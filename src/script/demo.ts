@@ -23,7 +23,7 @@ import type { Transport } from '../transport/types.js';
 import { loadShippedScript, shippedScriptPath } from './shipped.js';
 import { loadHolder } from '../holder/validate.js';
 import { createTestPki } from '../lds/pki.js';
-import { readIdentity } from '../apps/identity/reader.js';
+import { readIdCard, type IdCardReadResult } from '../apps/id-card.js';
 import { loadProfile } from '../perso/profile.js';
 import { createBlankCard, profileTransportKey } from '../perso/applications.js';
 import { prepareCard } from '../perso/prepare.js';
@@ -278,12 +278,21 @@ export interface MainDemoReport {
     readonly protocol: string;
     readonly pinVerified: boolean;
     readonly filesRead: number;
+    /** Passive authentication of every application read: 'valid' when each EF.SOD and every file verified. */
     readonly passiveAuth: string;
+    /** Per application: its passive-authentication verdict and the files read. */
+    readonly applications: readonly { readonly name: string; readonly passiveAuth: string; readonly files: number }[];
     readonly nameLatin: string;
     readonly nameArabic: string | undefined;
     readonly fingerprints: number;
     readonly faceBytes: number;
+    readonly insurance: string | undefined;
+    readonly licence: string | undefined;
+    readonly accounts: number;
+    readonly eServiceKeys: readonly string[];
   };
+  /** The whole read, as `chipwright read` reports it. */
+  readonly read: IdCardReadResult;
   readonly lifeCycle: string;
   readonly refusedAgain: boolean;
   readonly cardPath: string | undefined;
@@ -294,8 +303,9 @@ export interface MainDemoReport {
 /**
  * Personalizes a simulated `qatar-id` card for the specimen holder (Arabic and Latin names, a
  * face, ten fingerprints, insurance, licence, accounts, e-services keys) with a fresh test PKI,
- * over the personalization channel; then reads the identity application back over PACE (CAN,
- * then PIN), runs passive authentication, and checks that the card now refuses personalization.
+ * over the personalization channel; then reads every application back over PACE (CAN, then PIN)
+ * with `readIdCard`, runs passive authentication of each (and checks the e-services
+ * certificates against the card issuer), and checks that the card now refuses personalization.
  *
  * @example const r = await runMainDemo(); formatMainDemoReport(r).join('\n')
  */
@@ -316,7 +326,7 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
   await transport.disconnect();
   const secret = (name: string): string => new TextDecoder().decode(prepared.pins.find((p) => p.spec.name === name)!.value);
   await transport.connect();
-  const read = await readIdentity(transport, { can: secret('CAN'), pin: secret('PIN'), cscas: [pki.csca.certificate] });
+  const read = await readIdCard(transport, { can: secret('CAN'), pin: secret('PIN'), cscas: [pki.csca.certificate, issuer.certificate] });
   await transport.reset();
   const again = await personalize(transport, plan, { transportKey: profileTransportKey(profile) }).catch((e: unknown) => e);
   await transport.disconnect();
@@ -326,9 +336,16 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
     cardPath = join(opts.dir, 'card.json');
     saveCardImage(card, cardPath);
   }
-  const id = read.holder.identity;
+  const h = read.holder;
+  const id = h?.identity;
+  const apps = [read.identity, read.health, read.licence, read.finance, read.eServices].flatMap((a) => (a === undefined ? [] : [a]));
+  const perApp = apps.map((a) => ({ name: a.application, passiveAuth: a.passiveAuth?.verdict ?? 'not-checked', files: a.files.filter((f) => f.status === 'read').length }));
+  const allValid = perApp.every((a) => a.passiveAuth === 'valid') && apps.every((a) => a.problems.length === 0);
+  const certsValid = (read.eServices?.keys ?? []).every((k) => k.certificateCheck.verdict === 'valid');
   const refusedAgain = again instanceof PersoError && again.reason === 'operational' && !again.written;
-  const ok = read.passiveAuth.verdict === 'valid' && id?.fullNameArabic === holder.identity.fullNameArabic && card.state.lifeCycle === 'operational' && refusedAgain;
+  const ok = allValid && certsValid && read.aborted === undefined && id?.fullNameArabic === holder.identity.fullNameArabic && card.state.lifeCycle === 'operational' && refusedAgain;
+  const ins = h?.healthInsurance;
+  const dl = h?.drivingLicence;
   return {
     profile: profile.name,
     holderId: prepared.holderId,
@@ -338,15 +355,21 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
     applications: prepared.applications.map((a) => ({ name: a.spec.name, aid: bytesToHex(a.spec.aid), files: a.files.map((f) => f.spec.name) })),
     perso: { ms: r.ms, apdus: r.apdus, bytes: r.bytes, filesVerified: r.filesVerified, certificates: r.certificates.map((c) => `${c.keyPair} → ${c.file}`) },
     readBack: {
-      protocol: `${read.access.protocol} (${read.access.password})`,
+      protocol: `${read.access.protocol} (${read.access.established.toUpperCase()}${read.access.pinVerified ? ', then the PIN' : ''})`,
       pinVerified: read.access.pinVerified,
-      filesRead: read.files.filter((f) => f.status === 'read').length,
-      passiveAuth: read.passiveAuth.verdict,
+      filesRead: perApp.reduce((n, a) => n + a.files, 0),
+      passiveAuth: allValid ? 'valid' : 'NOT valid',
+      applications: perApp,
       nameLatin: `${id?.primaryIdentifier ?? ''}${id?.secondaryIdentifier !== undefined ? `, ${id.secondaryIdentifier}` : ''}`,
       nameArabic: id?.fullNameArabic,
-      fingerprints: read.holder.fingerprints?.length ?? 0,
-      faceBytes: read.holder.face?.image.length ?? 0,
+      fingerprints: h?.fingerprints.length ?? 0,
+      faceBytes: h?.face?.image.length ?? 0,
+      insurance: ins === undefined ? undefined : `${ins.insurer}, member ${ins.memberNumber}, class ${ins.class}, ${ins.dependants.length} dependant(s)`,
+      licence: dl === undefined ? undefined : `${dl.number}, categories ${dl.categories.map((c) => c.category).join(', ')}, until ${dl.dateOfExpiry}`,
+      accounts: h?.financialAccounts.length ?? 0,
+      eServiceKeys: (read.eServices?.keys ?? []).map((k) => `${k.descriptor.label} (certificate ${k.certificateCheck.verdict})`),
     },
+    read,
     lifeCycle: card.state.lifeCycle,
     refusedAgain,
     cardPath,
@@ -366,10 +389,13 @@ export function formatMainDemoReport(r: MainDemoReport): string[] {
   for (const a of r.applications) lines.push(`  ${a.name.padEnd(10)} ${(a.aid || 'MF').padEnd(16)} ${a.files.join(', ') || '(applet state)'}`);
   lines.push(`  ${r.perso.filesVerified} files read back and equal to what was written; keys generated on the card and certified: ${r.perso.certificates.join(', ')}`);
   lines.push('');
-  lines.push(`Read back over ${r.readBack.protocol}${r.readBack.pinVerified ? ', PIN verified' : ''}: ${r.readBack.filesRead} files`);
+  lines.push(`Read back over ${r.readBack.protocol}: ${r.readBack.filesRead} files in ${r.readBack.applications.length} applications`);
   lines.push(`  name ${r.readBack.nameLatin}${r.readBack.nameArabic !== undefined ? ` / ${r.readBack.nameArabic}` : ''}`);
   lines.push(`  face ${r.readBack.faceBytes} bytes, ${r.readBack.fingerprints} fingerprints`);
-  lines.push(`  passive authentication: ${r.readBack.passiveAuth}`);
+  if (r.readBack.insurance !== undefined) lines.push(`  health insurance ${r.readBack.insurance}`);
+  if (r.readBack.licence !== undefined) lines.push(`  driving licence ${r.readBack.licence}`);
+  lines.push(`  ${r.readBack.accounts} financial account(s); e-services keys ${r.readBack.eServiceKeys.join(', ') || 'none'}`);
+  lines.push(`  passive authentication: ${r.readBack.applications.map((a) => `${a.name} ${a.passiveAuth}`).join(', ')}`);
   lines.push('');
   lines.push(`Card life cycle: personalization → ${r.lifeCycle}; personalizing it again ${r.refusedAgain ? 'is refused' : 'was NOT refused'}`);
   if (r.cardPath !== undefined) lines.push(`Card image saved to ${r.cardPath}`);

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { OutputFileError } from '../errors.js';
 import { formatDemoReport, formatMainDemoReport, runFilesystemDemo, runMainDemo, type DemoReport } from '../../script/demo.js';
 import { PersoProgressLine } from './perso.js';
+import { readReportJson } from './read.js';
 import { EXIT } from '../exit-codes.js';
 import { StepProgress } from '../progress.js';
 import type { CliContext } from '../context.js';
@@ -77,7 +78,8 @@ async function runMain(ctx: DemoContext, io: CliIo): Promise<number> {
     ...(ctx.trace ? { trace: (line: string) => io.stderr(`${line}\n`) } : {}),
   });
   bar?.end();
-  if (ctx.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  // The read as `chipwright read --json` gives it (hex bytes, verdicts), not raw Uint8Arrays.
+  if (ctx.json) io.stdout(JSON.stringify({ ...report, read: readReportJson(report.read, undefined, []) }, null, 2) + '\n');
   else io.stdout(`\n${formatMainDemoReport(report).join('\n')}\n`);
   return report.ok ? EXIT.OK : EXIT.CHECK_FAILED;
 }
