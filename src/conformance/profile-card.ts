@@ -8,7 +8,8 @@
  * What perso generated and the vectors need — the PIN values (CAN, PIN, PUK: by the profile's
  * names) and the test CSCA certificate for passive authentication — comes back as named values the
  * runner treats as secrets given to it: `{PIN}` in a command or `pin={PIN}` in a session works
- * without `--secrets`, and every report masks the bytes.
+ * without `--secrets`, and every report masks the bytes. A generated value is never all zeros, so
+ * vectors may use `000000` as the wrong one.
  *
  * @example
  * const card = await personalizeProfileCard('profiles/icao-td1.yaml', 'profiles/samples/specimen-full.yaml');
@@ -96,7 +97,11 @@ export async function personalizeProfileCard(profilePath: string, dataPath: stri
     const pki = createTestPki();
     // Test cards: operator keys (purse, door) are random and known to nobody outside the card.
     const operatorKeys = new Map(operatorKeyNames(profile).map((n) => [n, new Uint8Array(randomBytes(16))]));
-    const prepared = prepareCard(profile, holder, { signers: { 'document-signer': pki.documentSigner, 'card-issuer': createTestCardIssuer() }, operatorKeys });
+    const signers = { 'document-signer': pki.documentSigner, 'card-issuer': createTestCardIssuer() };
+    // Vectors write all zeros as the wrong PIN or CAN: a generated all-zero value (one card in a
+    // million) is drawn again rather than making such a vector fail once in a while.
+    let prepared = prepareCard(profile, holder, { signers, operatorKeys });
+    while (prepared.pins.some((p) => p.generated && p.value.every((b) => b === 0x30))) prepared = prepareCard(profile, holder, { signers, operatorKeys });
     const card = createBlankCard(profile, { operatorKeys, holderId: prepared.holderId });
     const t = new FactoryTransport(card);
     const atr = await t.connect();
