@@ -526,7 +526,7 @@ export class SmCodec {
   /** E(KSenc, SSC) for the current SSC (AES only, ICAO 9303-11 §9.8.3): one block in JavaScript. */
   #ivNow(): Uint8Array {
     const iv = this.#iv;
-    iv.fill(0);
+    for (let i = 0; i < 16; i++) iv[i] = 0;
     this.#ivCipher!.chain(iv, this.#ssc, 0, 1);
     return iv;
   }
@@ -546,7 +546,7 @@ export class SmCodec {
     if (pre > 0) buf.set(this.#ssc);
     buf.set(data, pre);
     buf[pre + len] = 0x80;
-    buf.fill(0, pre + len + 1, total);
+    for (let i = pre + len + 1; i < total; i++) buf[i] = 0;
     const out = this.#enc.encryptRange(buf, 0, total);
     buf.fill(0, 0, total);
     return out;
@@ -583,7 +583,8 @@ export class SmCodec {
       wipe(pt);
       throw incorrect(`DO'${hex(f.cryptTag)}' padding is not ISO/IEC 9797-1 method 2`);
     }
-    if (pt.byteOffset === 0 && pt.buffer.byteLength === pt.length) return new Uint8Array(pt.buffer, 0, i);
+    const ab = pt.buffer;
+    if (pt.byteOffset === 0 && ab.byteLength === pt.length) return new Uint8Array(ab, 0, i);
     const out = this.#out(i);
     out.set(viewOf(pt, 0, i));
     wipe(pt);
@@ -639,7 +640,8 @@ export class SmCodec {
     const tag = this.#tag;
     this.#mac.macInto(this.#scratch, len, tag, 0);
     const ok = constantTimeEqual8(tag, bytes, macAt);
-    tag.fill(0);
+    // The correct MAC of a message that may be forged: never leave it behind.
+    for (let i = 0; i < 8; i++) tag[i] = 0;
     return ok;
   }
 }
