@@ -13,6 +13,7 @@ export * from './scriptor.js';
 export * from './read.js';
 export * from './fixtures.js';
 export * from './runner.js';
+export * from './profile-card.js';
 export * from './replay.js';
 export * from './report.js';
 export * from './junit.js';
