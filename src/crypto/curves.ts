@@ -196,8 +196,12 @@ class NobleGroup implements EcGroup {
   }
 
   encodePoint(p: EcPoint): Uint8Array {
+    const known = encodings.get(p);
+    if (known !== undefined) return known.slice();
     if (p.is0()) throw new EcPointError('cannot encode the point at infinity');
-    return p.toBytes(false);
+    const bytes = p.toBytes(false);
+    encodings.set(p, bytes.slice());
+    return bytes;
   }
 
   decodePoint(bytes: Uint8Array): EcPoint {
@@ -214,9 +218,24 @@ class NobleGroup implements EcGroup {
       throw new EcPointError(`public key: not a point on ${this.name}`);
     }
     if (p.is0()) throw new EcPointError('public key: the point at infinity');
+    encodings.set(p, bytes.slice());
+    return p;
+  }
+
+  /** A point from an uncompressed encoding OpenSSL produced, remembering that encoding. */
+  protected fromOpenssl(bytes: Uint8Array): EcPoint {
+    const p = this.Point.fromBytes(bytes);
+    encodings.set(p, bytes.slice());
     return p;
   }
 }
+
+/**
+ * Encodings already known, by point: most points of a handshake arrive as bytes (from the peer or
+ * from OpenSSL) and are encoded again later (tokens, the next OpenSSL call), which would cost a
+ * field-to-bytes conversion each time. Points are immutable, so the encoding cannot go stale.
+ */
+const encodings = new WeakMap<EcPoint, Uint8Array>();
 
 /**
  * Named curves: OpenSSL for the multiplications (the routes of the module comment), noble for
@@ -242,8 +261,7 @@ class OpensslGroup extends NobleGroup {
     try {
       const ecdh = createECDH(this.openssl);
       ecdh.setPrivateKey(d);
-      const pub = ecdh.getPublicKey();
-      return { ecdh, m: this.Point.fromBytes(pub) };
+      return { ecdh, m: this.fromOpenssl(ecdh.getPublicKey()) };
     } finally {
       zeroize(d);
     }
@@ -262,7 +280,7 @@ class OpensslGroup extends NobleGroup {
 
   override multiply(k: bigint, p: EcPoint): EcPoint {
     const q = this.explicitMultiply(k, p);
-    if (q !== undefined) return this.Point.fromBytes(q);
+    if (q !== undefined) return this.fromOpenssl(q);
     const { ecdh, m } = this.context(k);
     const pg = p.add(this.Point.BASE);
     if (pg.is0()) return super.multiply(k, p);
