@@ -199,7 +199,9 @@ class NobleGroup implements EcGroup {
     const known = encodings.get(p);
     if (known !== undefined) return known.slice();
     if (p.is0()) throw new EcPointError('cannot encode the point at infinity');
-    const bytes = p.toBytes(false);
+    // Normalized first: noble's toBytes() inverts Z twice (validity check, then encoding), and an
+    // inversion costs as much as the rest of a point addition.
+    const bytes = this.Point.fromAffine(p.toAffine()).toBytes(false);
     encodings.set(p, bytes.slice());
     return bytes;
   }
