@@ -613,6 +613,10 @@ export class SmCodec {
     }
     if (body <= COPY_LOOP_MAX) {
       for (let i = 0; i < body; i++) n[head + i] = bytes[from + i]!;
+    } else if (from === 0 && head + bytes.length <= n.length) {
+      // All of `bytes` (what follows `to` is overwritten by the padding below, or lies beyond
+      // the MAC input): no view to allocate.
+      n.set(bytes, head);
     } else {
       n.set(bytes.subarray(from, to), head);
     }
