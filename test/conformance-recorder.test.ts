@@ -84,7 +84,11 @@ describe('chipwright record', () => {
       // The recording names the snapshot of the card taken before the command, and its --rng.
       expect(text).toContain(`card: image s${i}.card.json`);
       expect(text).toContain(`rng: ${rng}`);
-      expect(readFileSync(path(`s${i}.card.json`), 'utf8')).toBe(readFileSync(join(ROOT, 'test-vectors/cards/card-os.json'), 'utf8'));
+      // The snapshot is the card as it was (written in the current image version, whose sealed
+      // values differ from save to save: the replay below on it is what shows it is identical).
+      const snapshot = JSON.parse(readFileSync(path(`s${i}.card.json`), 'utf8')) as Record<string, unknown>;
+      const original = JSON.parse(readFileSync(join(ROOT, 'test-vectors/cards/card-os.json'), 'utf8')) as Record<string, unknown>;
+      for (const k of ['format', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels']) expect(snapshot[k], k).toEqual(original[k]);
       // Timings as comments on every step.
       const steps = text.split('\n').filter((l) => /^(power|[0-9A-F]{2} )/.test(l));
       expect(steps).toHaveLength(apdus.length + 2);
