@@ -10,6 +10,11 @@ import { encodeResponseApdu } from '../src/apdu/response.js';
 import { bytesToHex, hexToBytes } from '../src/bytes/index.js';
 import { SealError, seal, unseal } from '../src/crypto/seal.js';
 import { tx } from './helpers/card.js';
+import { readFileSync } from 'node:fs';
+import { formatPath, type DedicatedFile } from '../src/card/fs/file.js';
+import { createTestPki } from '../src/lds/index.js';
+import { loadHolder } from '../src/holder/index.js';
+import { ID_CARD_APPLETS, buildIdCard } from '../src/apps/id-card.js';
 
 /**
  * A stand-in SM session that passes commands through unchanged: enough to show that the OS
@@ -80,9 +85,12 @@ describe('encrypted files', () => {
     expect(ef.kind === 'EF' && ef.structure === 'transparent' && bytesToHex(ef.data.subarray(0, 16))).toBe(bytesToHex(SECRET));
   });
 
-  it('cards without encrypted files or keys get no key store (images stay as they were)', () => {
-    const card = createCard();
-    expect(JSON.parse(serializeCard(card))).not.toHaveProperty('keyStore');
+  it('every card has a key store: its transport key at least is sealed', () => {
+    const doc = JSON.parse(serializeCard(createCard())) as { version: number; keyStore?: { storageKey: string }; transportKey: Record<string, unknown> };
+    expect(doc.version).toBe(2);
+    expect(doc.keyStore?.storageKey).toMatch(/^[0-9A-F]{64}$/);
+    expect(doc.transportKey).toHaveProperty('sealed');
+    expect(doc.transportKey).not.toHaveProperty('value');
   });
 
   it('are released only under secure messaging, whatever the access rule says', () => {
@@ -135,5 +143,97 @@ describe('encrypted files', () => {
     expect(card.transmit(hexToBytes('0CD6830004AABBCCDD')).length).toBe(0);
     card.powerOn();
     expect(serializeCard(card)).toBe(before);
+  });
+});
+
+describe('secrets at rest: PINs, CAN, PUK and symmetric keys are sealed in the card image', () => {
+  const hexOf = (s: string): string => bytesToHex(new TextEncoder().encode(s));
+
+  /** Every PIN object's and symmetric key's value on the card, the transport key too. */
+  function secretsOf(card: Card): { what: string; value: Uint8Array }[] {
+    const out: { what: string; value: Uint8Array }[] = [{ what: 'transport key', value: card.state.transportKey.value }];
+    const walk = (df: DedicatedFile): void => {
+      for (const p of df.pins) out.push({ what: `${formatPath(df)} ${p.label}`, value: p.value });
+      for (const k of df.keys) out.push({ what: `${formatPath(df)} key ${k.ref}`, value: k.value });
+      for (const c of df.children) if (c.kind === 'DF') walk(c);
+    };
+    walk(card.state.mf);
+    return out;
+  }
+
+  it('the ID card image holds no PIN, CAN, PUK, e-services PIN, insurer key or transport key, and reloads them', () => {
+    const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
+    const holder = loadHolder('profiles/samples/specimen-full.yaml');
+    const insurerKey = hexToBytes('000102030405060708090A0B0C0D0E0F');
+    const card = buildIdCard(holder, {
+      pki,
+      can: '815243',
+      pin: '97531',
+      puk: '86420975',
+      insurerKey,
+      eServices: { authenticationPin: '714285', signaturePin: '57142857' },
+      signingTime: new Date('2025-06-01T00:00:00Z'),
+    });
+    const text = serializeCard(card);
+    const secrets = secretsOf(card);
+    expect(secrets.length).toBeGreaterThanOrEqual(7);
+    for (const s of ['815243', '97531', '86420975', '714285', '57142857']) expect(text).not.toContain(hexOf(s));
+    expect(text).not.toContain(bytesToHex(insurerKey));
+    for (const { what, value } of secrets) expect(text, what).not.toContain(bytesToHex(value));
+    // Nor a "value" field anywhere but data objects (which hold no secrets).
+    const doc = JSON.parse(text) as { mf: unknown };
+    const valueFields: string[] = [];
+    const scan = (v: unknown, path: string): void => {
+      if (Array.isArray(v)) v.forEach((x, i) => scan(x, `${path}[${i}]`));
+      else if (v !== null && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'value' && !/dataObjects\[\d+\]$/.test(path)) valueFields.push(path);
+          scan(x, `${path}.${k}`);
+        }
+      }
+    };
+    scan(doc, '');
+    expect(valueFields).toEqual([]);
+    const again = loadCard(text, { applets: ID_CARD_APPLETS });
+    expect(secretsOf(again).map((x) => `${x.what}=${bytesToHex(x.value)}`)).toEqual(secrets.map((x) => `${x.what}=${bytesToHex(x.value)}`));
+  });
+
+  it('migration: a version-1 image (plain values) loads, works, and is written back as version 2 with nothing in plain', () => {
+    const v1 = readFileSync('test-vectors/cards/card-os.json', 'utf8');
+    expect(JSON.parse(v1)).toMatchObject({ version: 1 });
+    const card = loadCard(v1);
+    card.powerOn();
+    // PIN 01 of the MF is "1234" in that image.
+    expect(tx(card, '0020000104' + hexOf('1234')).swHex).toBe('9000');
+    card.powerOff();
+    const v2 = serializeCard(card);
+    expect(JSON.parse(v2)).toMatchObject({ version: 2 });
+    // Where the secrets were (the image's files hold counting bytes that contain some of them).
+    type Df = { pins: object[]; keys: object[]; children: ({ type: string } & Partial<Df>)[] };
+    const doc = JSON.parse(v2) as { transportKey: object; mf: Df };
+    const places: object[] = [doc.transportKey];
+    const walk = (df: Df): void => {
+      places.push(...df.pins, ...df.keys);
+      for (const c of df.children) if (c.type === 'DF') walk(c as Df);
+    };
+    walk(doc.mf);
+    expect(places.length).toBe(7);
+    for (const o of places) {
+      expect(o).toHaveProperty('sealed');
+      expect(o).not.toHaveProperty('value');
+    }
+    const where = JSON.stringify(places);
+    for (const s of ['31323334', '3132333435363738', '34333231', '35363738', '404142434445464748494A4B4C4D4E4F', '0123456789ABCDEFFEDCBA9876543210', '2B7E151628AED2A6ABF7158809CF4F3C']) {
+      expect(where).not.toContain(s);
+    }
+    expect(serializeCard(loadCard(v2))).toBe(v2);
+  });
+
+  it('a version-1 image with a sealed secret, or an unknown version, is refused naming the field', () => {
+    const v1 = JSON.parse(readFileSync('test-vectors/cards/card-os.json', 'utf8')) as { version: number; mf: { pins: Record<string, unknown>[] } };
+    const sealedInV1 = structuredClone(v1);
+    sealedInV1.mf.pins[0]!.sealed = '00'.repeat(40);
+    expect(() => loadCard(JSON.stringify(sealedInV1))).toThrow(/mf\.pins\[0\]\.sealed: unknown field/);
+    expect(() => loadCard(JSON.stringify({ ...v1, version: 0 }))).toThrow(/reads versions 1 and 2/);
   });
 });

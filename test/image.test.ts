@@ -20,6 +20,7 @@ import { createCard, type Card } from '../src/card/os.js';
 import { LCS } from '../src/card/fs/file.js';
 import { buildAtr } from '../src/atr/index.js';
 import { concatBytes } from '../src/bytes/index.js';
+import { seal, unseal } from '../src/crypto/seal.js';
 import { encodeTlv } from '../src/tlv/ber.js';
 import { externalAuthCryptogram } from '../src/card/commands/authenticate.js';
 import {
@@ -391,6 +392,11 @@ describe('loading is strict: CardImageError naming the field', () => {
     return e;
   }
 
+  /** Seals `value` as the image does, under the document's own storage key, bound to `context`. */
+  const sealedHex = (d: Doc, context: string, value: Uint8Array): string => hex(seal(h(d.keyStore.storageKey), ascii(context), value));
+  const opened = (d: Doc, context: string, sealed: string): Uint8Array => unseal(h(d.keyStore.storageKey), ascii(context), h(sealed));
+  const df5 = (d: Doc): string => `3F00/${d.mf.children[5].fid}`;
+
   function mutated(mutate: (d: Doc) => void): string {
     const d = JSON.parse(base()) as Doc;
     mutate(d);
@@ -422,7 +428,7 @@ describe('loading is strict: CardImageError naming the field', () => {
   const cases: readonly [string, (d: Doc) => void, string, RegExp?][] = [
     ['wrong format', (d) => (d.format = 'some-other-image'), 'format', /chipwright-card-image/],
     ['missing format', (d) => delete d.format, 'format'],
-    ['wrong version', (d) => (d.version = 2), 'version', /version 1.*version 2/],
+    ['wrong version', (d) => (d.version = 3), 'version', /versions 1 and 2 \(writes 2\), the image is version 3/],
     ['version as a string', (d) => (d.version = '1'), 'version'],
     ['unknown top-level field', (d) => (d.colour = 'blue'), 'colour', /unknown field/],
     ['unknown field in an EF', (d) => (d.mf.children[0].colour = 'blue'), 'mf.children[0].colour', /unknown field/],
@@ -432,7 +438,7 @@ describe('loading is strict: CardImageError naming the field', () => {
     ['odd-length hex', (d) => (d.mf.children[0].data = '001'), 'mf.children[0].data', /hex/],
     ['bad hex serial', (d) => (d.serial = '01 02'), 'serial', /hex/],
     ['bad hex record', (d) => (d.mf.children[1].records[0] = 'zz'), 'mf.children[1].records[0]', /hex/],
-    ['bad hex key', (d) => (d.mf.children[5].keys[0].value = 'G'.repeat(32)), 'mf.children[5].keys[0].value', /hex/],
+    ['bad hex key', (d) => (d.mf.children[5].keys[0].sealed = 'G'.repeat(88)), 'mf.children[5].keys[0].sealed', /hex/],
     ['bad file type', (d) => (d.mf.children[0].type = 'blob'), 'mf.children[0].type', /transparent/],
     ['number as a string', (d) => (d.mf.children[1].recordSize = '6'), 'mf.children[1].recordSize', /integer/],
     ['capacity not a number', (d) => (d.capacity = 'big'), 'capacity', /integer/],
@@ -445,7 +451,7 @@ describe('loading is strict: CardImageError naming the field', () => {
     ['key tries > maxTries', (d) => (d.mf.children[5].keys[0].tries = 4), 'mf.children[5].keys[0].tries'],
     ['transport key tries > maxTries', (d) => (d.transportKey.tries = 16), 'transportKey.tries'],
     ['PIN maxTries 0', (d) => (d.mf.pins[0].maxTries = 0), 'mf.pins[0].maxTries'],
-    ['3DES key of 32 bytes', (d) => (d.mf.children[5].keys[0].value = '00'.repeat(32)), 'mf.children[5].keys[0].value', /3DES/],
+    ['3DES key of 32 bytes', (d) => (d.mf.children[5].keys[0].sealed = sealedHex(d, `chipwright key ${df5(d)} ${d.mf.children[5].keys[0].ref}`, new Uint8Array(32))), 'mf.children[5].keys[0].sealed', /3DES/],
     ['record longer than the record size', (d) => (d.mf.children[1].records[0] = '00'.repeat(7)), 'mf.children[1].records[0]'],
     ['more records than maxRecords', (d) => (d.mf.children[3].records.push('00000000')), 'mf.children[3].records', /maxRecords/],
     ['duplicate FID', (d) => (d.mf.children[1].fid = '0101'), 'mf.children[1].fid', /duplicate/],
@@ -462,10 +468,28 @@ describe('loading is strict: CardImageError naming the field', () => {
     // Consistency a card relies on, which the JSON types alone do not give.
     ['duplicate SFI in a DF', (d) => (d.mf.children[1].sfi = 1), 'mf.children[1].sfi', /duplicate/],
     ['duplicate DF name', (d) => (d.mf.children[6].name = d.mf.children[5].name), 'mf.children[6].name', /duplicate/],
-    ['duplicate PIN reference in a DF', (d) => (d.mf.children[5].pins[1].ref = 0x81), 'mf.children[5].pins[1].ref', /duplicate/],
+    [
+      'duplicate PIN reference in a DF',
+      (d) => {
+        const p = d.mf.children[5].pins[1];
+        const value = opened(d, `chipwright pin ${df5(d)} ${p.ref}`, p.sealed);
+        p.ref = 0x81;
+        p.sealed = sealedHex(d, `chipwright pin ${df5(d)} ${p.ref}`, value);
+      },
+      'mf.children[5].pins[1].ref',
+      /duplicate/,
+    ],
     ['duplicate key reference in a DF', (d) => d.mf.children[5].keys.push({ ...d.mf.children[5].keys[0] }), 'mf.children[5].keys[1].ref', /duplicate/],
     ['duplicate data object tag', (d) => d.mf.dataObjects.push({ ...d.mf.dataObjects[0] }), 'mf.dataObjects[1].tag', /duplicate/],
-    ['PIN shorter than its minLength', (d) => (d.mf.pins[0].value = '3030'), 'mf.pins[0].value', /4\.\.12/],
+    ['PIN shorter than its minLength', (d) => (d.mf.pins[0].sealed = sealedHex(d, `chipwright pin 3F00 ${d.mf.pins[0].ref}`, ascii('00'))), 'mf.pins[0].sealed', /4\.\.12/],
+    // Secrets at rest: sealed in a version-2 image, bound to their place, never accepted in plain.
+    ['a PIN in plain in a version-2 image', (d) => (d.mf.pins[0].value = '31323334'), 'mf.pins[0].value', /unknown field/],
+    ['a key in plain in a version-2 image', (d) => ((d.mf.children[5].keys[0].value = '00'.repeat(16)), delete d.mf.children[5].keys[0].sealed), 'mf.children[5].keys[0].value', /unknown field/],
+    ['a sealed PIN moved to another PIN', (d) => (d.mf.children[5].pins[0].sealed = d.mf.children[5].pins[1].sealed), 'mf.children[5].pins[0].sealed', /authentication failed/],
+    ['a sealed key moved to the transport key', (d) => (d.transportKey.sealed = d.mf.children[5].keys[0].sealed), 'transportKey.sealed', /authentication failed/],
+    ['an altered sealed PIN', (d) => (d.mf.pins[0].sealed = d.mf.pins[0].sealed.slice(0, -2) + (d.mf.pins[0].sealed.endsWith('00') ? '01' : '00')), 'mf.pins[0].sealed', /authentication failed/],
+    ['a version-2 image without its key store', (d) => delete d.keyStore, 'keyStore', /object/],
+    ['private keys in plain in a version-2 image', (d) => (d.privateKeys = { protection: 'none', keys: [] }), 'privateKeys.protection', /in plain/],
     ['PIN minLength > maxLength', (d) => (d.mf.pins[0].minLength = 13), 'mf.pins[0].maxLength'],
     ['padded length below maxLength', (d) => (d.mf.children[5].pins[1].paddedLength = 6), 'mf.children[5].pins[1].paddedLength'],
     ['life-cycle status byte not one chipwright knows', (d) => (d.mf.children[0].lcs = 2), 'mf.children[0].lcs'],

@@ -11,29 +11,49 @@
  * writes a temporary file in the same directory and renames it over the target (atomic on POSIX
  * file systems), so a crash never leaves a torn image.
  *
- * Format (version 1), all byte strings as upper-case hex:
+ * Format (version 2), all byte strings as upper-case hex:
  * ```json
- * { "format": "chipwright-card-image", "version": 1,
+ * { "format": "chipwright-card-image", "version": 2,
  *   "serial": "…", "atr": "…", "lifeCycle": "personalization", "capacity": 1048576, "maxChannels": 4,
- *   "transportKey": { "algorithm": "3des", "value": "…", "maxTries": 15, "tries": 15 },
+ *   "transportKey": { "ref": 0, "label": "transport key", "algorithm": "3des", "sealed": "…", "maxTries": 15, "tries": 15 },
+ *   "keyStore": { "storageKey": "<32 bytes>" },
  *   "mf": { "type": "DF", "fid": "3F00", "lcs": 5, "rules": "<AB value>" | null, "name"?: "…",
- *           "pins": [ … ], "keys": [ … ], "dataObjects": [ { "tag": "5F20", "value": "…" } ],
+ *           "pins": [ { "ref": 3, "label": "PIN", "sealed": "…", "minLength": 4, "maxLength": 12, "padding": "none",
+ *                       "paddedLength": 0, "maxTries": 3, "tries": 3, "pukRef": 4, "unblocksLeft": -1 } ],
+ *           "keys": [ { "ref": 1, "label": "key", "algorithm": "aes", "sealed": "…", "maxTries": 10, "tries": 10 } ],
+ *           "dataObjects": [ { "tag": "5F20", "value": "…" } ],
  *           "children": [ { "type": "transparent", "fid": "011E", "sfi": 30, "lcs": 5, "rules": null, "data": "…" },
  *                         { "type": "linear-fixed", "fid": "…", "recordSize": 32, "maxRecords": 10, "records": ["…"] } ] },
  *   "applets": [ { "aid": "…", "type": "echo", "params": "", "lifeCycle": "selectable", "store": {} } ] }
  * ```
+ * Secrets at rest (issue 4): the reference data of every PIN object (PINs, CAN, PUK) and the value
+ * of every symmetric key (the transport key too) appear only as `sealed`: AES-256-GCM under the
+ * card's storage key (`crypto/seal.ts`), bound to the object's place — `chipwright pin <DF path>
+ * <ref>`, `chipwright key <DF path> <ref>`, `chipwright transport key` — so a blob moved to another
+ * PIN or key does not open. Encrypted files and private keys are sealed the same way. Retry counters
+ * and lengths stay in plain: they change with every VERIFY and reveal no value. `keyStore` stands
+ * for the chip's protected key memory; it is a simulator's image, not a secure element, and anyone
+ * holding the whole file holds the storage key — sealing keeps values out of diffs, logs and
+ * partial dumps, and makes tampering with them detectable.
+ *
+ * Migration from version 1: a version-1 image (plain `value` fields, `keyStore` only when it held
+ * sealed content) loads as it is — its values are read in plain — and is written back as version 2
+ * with a storage key drawn then. Any other version is refused naming the versions this chipwright
+ * reads. A version-2 image with a plain `value` is refused (a secret must never be accepted in plain
+ * where the format promises it sealed).
+ *
  * Access rules are stored in their FCP encoding (value of tag 'AB', see `security/access.ts`),
  * the same bytes SELECT returns, so one encoding is documented and tested.
  *
  * Asymmetric keys (the key store, `card/protocols/key-store.ts`) appear in two places, both only
  * when a card has them: a DF's `asymmetricKeys` lists its key slots with their public parts, and
- * the top-level section `privateKeys` holds the private keys, **unencrypted** (`"protection":
- * "none"`; encrypted storage is issue 4):
+ * the top-level section `privateKeys` holds the private keys, sealed (`"protection": "aes-256-gcm"`;
+ * `"none"` with plain `value`s is read from version-1 images only):
  * ```json
  * "asymmetricKeys": [ { "ref": 1, "label": "signature key", "type": "ec", "bits": null, "curve": "P-256",
  *                       "usage": ["sign"], "algorithms": [], "use": "PIN(81)", "generate": "NEVER",
  *                       "pinAlways": true, "uses": 0, "publicKey": "<SubjectPublicKeyInfo>" | null } ]
- * "privateKeys": { "protection": "none", "keys": [ { "df": "3F00/7F00", "ref": 1, "value": "<PKCS#8 (RSA) or d (EC)>" } ] }
+ * "privateKeys": { "protection": "aes-256-gcm", "keys": [ { "df": "3F00/7F00", "ref": 1, "sealed": "<sealed PKCS#8 (RSA) or d (EC)>" } ] }
  * ```
  * Loading checks that every filled slot has exactly one private key, that each private key
  * belongs to a filled slot, and that it matches the slot's public key. Error messages name the
@@ -61,7 +81,9 @@ import {
 } from '../crypto/asymmetric.js';
 
 export const IMAGE_FORMAT = 'chipwright-card-image';
-export const IMAGE_VERSION = 1;
+export const IMAGE_VERSION = 2;
+/** Versions {@link cardStateFromJson} reads: 1 by the migration in the module comment, and 2. */
+export const IMAGE_VERSIONS_READ: readonly number[] = Object.freeze([1, 2]);
 
 /** A card image that cannot be loaded; `field` is a JSON path such as `mf.children[2].data`. */
 export class CardImageError extends Error {
@@ -87,11 +109,11 @@ function rulesJson(rules: AccessRules | undefined, isDf: boolean): Json {
   return rules === undefined ? null : hex(encodeAccessRules(rules, isDf));
 }
 
-function pinJson(p: PinObject): Json {
+function pinJson(p: PinObject, dfPath: string, storageKey: Uint8Array): Json {
   return {
     ref: p.ref,
     label: p.label,
-    value: hex(p.value),
+    sealed: hex(seal(storageKey, pinContext(dfPath, p.ref), p.value)),
     minLength: p.minLength,
     maxLength: p.maxLength,
     padding: p.padding,
@@ -103,8 +125,8 @@ function pinJson(p: PinObject): Json {
   };
 }
 
-function keyJson(k: KeyObject): Json {
-  return { ref: k.ref, label: k.label, algorithm: k.algorithm, value: hex(k.value), maxTries: k.maxTries, tries: k.tries };
+function keyJson(k: KeyObject, context: Uint8Array, storageKey: Uint8Array): Json {
+  return { ref: k.ref, label: k.label, algorithm: k.algorithm, sealed: hex(seal(storageKey, context, k.value)), maxTries: k.maxTries, tries: k.tries };
 }
 
 function asymmetricKeyJson(k: AsymmetricKeyObject): Json {
@@ -124,7 +146,7 @@ function asymmetricKeyJson(k: AsymmetricKeyObject): Json {
   };
 }
 
-/** The unencrypted private-key section (issue 4 replaces `protection: none`); absent without keys. */
+/** The private-key section, sealed (`protection: none` is read from old images only); absent without keys. */
 function privateKeysJson(mf: DedicatedFile, storageKey: Uint8Array): Json | undefined {
   const keys: Json[] = [];
   const walk = (df: DedicatedFile): void => {
@@ -142,14 +164,8 @@ function privateKeysJson(mf: DedicatedFile, storageKey: Uint8Array): Json | unde
 
 const utf8 = new TextEncoder();
 
-/** Stand-in when nothing is sealed (never used to seal: {@link needsSealing} decides). */
+/** Stand-in key for a version-1 image without a key store: it only opens what was never sealed. */
 const NO_KEY = new Uint8Array(32);
-
-/** True when the card holds an encrypted file or a private key. */
-function needsSealing(df: DedicatedFile): boolean {
-  if ((df.asymmetricKeys ?? []).some((k) => k.privateKey !== undefined)) return true;
-  return df.children.some((c) => (c.kind === 'DF' ? needsSealing(c) : c.encrypted === true));
-}
 
 /**
  * The card's storage key, drawn on first need from OpenSSL — never from the card RNG, which only
@@ -164,6 +180,18 @@ function ensureStorageKey(state: CardState): Uint8Array {
 function privateKeyContext(dfPath: string, ref: number): Uint8Array {
   return utf8.encode(`chipwright private key ${dfPath} ${ref}`);
 }
+
+/** What a sealed PIN object's reference data is bound to: its DF and reference. */
+function pinContext(dfPath: string, ref: number): Uint8Array {
+  return utf8.encode(`chipwright pin ${dfPath} ${ref}`);
+}
+
+/** What a sealed symmetric key is bound to: its DF and reference. */
+function keyContext(dfPath: string, ref: number): Uint8Array {
+  return utf8.encode(`chipwright key ${dfPath} ${ref}`);
+}
+
+const TRANSPORT_KEY_CONTEXT = utf8.encode('chipwright transport key');
 
 /** What a sealed file is bound to: its path and structure, so a blob cannot move to another file. */
 function fileContext(f: ElementaryFile): Uint8Array {
@@ -189,12 +217,13 @@ function unpackRecords(packed: Uint8Array): Uint8Array[] | undefined {
 function fileJson(f: FileNode, storageKey: Uint8Array): Json {
   const base = { fid: f.fid.toString(16).toUpperCase().padStart(4, '0'), lcs: f.lcs, rules: rulesJson(f.rules, f.kind === 'DF') };
   if (f.kind === 'DF') {
+    const path = formatPath(f);
     return {
       type: 'DF',
       ...base,
       ...(f.name ? { name: hex(f.name) } : {}),
-      pins: f.pins.map(pinJson),
-      keys: f.keys.map(keyJson),
+      pins: f.pins.map((p) => pinJson(p, path, storageKey)),
+      keys: f.keys.map((k) => keyJson(k, keyContext(path, k.ref), storageKey)),
       dataObjects: f.dataObjects.map((d) => ({ tag: d.tag.toString(16).toUpperCase(), value: hex(d.value) })),
       ...(f.asymmetricKeys !== undefined ? { asymmetricKeys: f.asymmetricKeys.map(asymmetricKeyJson) } : {}),
       children: f.children.map((c) => fileJson(c, storageKey)),
@@ -219,8 +248,9 @@ function fileJson(f: FileNode, storageKey: Uint8Array): Json {
 
 /** The image document of a card's non-volatile state. */
 export function cardImageJson(state: CardState): Json {
-  const storageKey = needsSealing(state.mf) ? ensureStorageKey(state) : state.storageKey;
-  const privateKeys = privateKeysJson(state.mf, storageKey ?? NO_KEY);
+  // Every card has secrets to seal: at least the transport key.
+  const storageKey = ensureStorageKey(state);
+  const privateKeys = privateKeysJson(state.mf, storageKey);
   return {
     format: IMAGE_FORMAT,
     version: IMAGE_VERSION,
@@ -229,9 +259,9 @@ export function cardImageJson(state: CardState): Json {
     lifeCycle: state.lifeCycle,
     capacity: state.capacity,
     maxChannels: state.maxChannels,
-    transportKey: keyJson(state.transportKey),
-    ...(storageKey === undefined ? {} : { keyStore: { storageKey: hex(storageKey) } }),
-    mf: fileJson(state.mf, storageKey ?? NO_KEY),
+    transportKey: keyJson(state.transportKey, TRANSPORT_KEY_CONTEXT, storageKey),
+    keyStore: { storageKey: hex(storageKey) },
+    mf: fileJson(state.mf, storageKey),
     applets: state.applets.map((a) => ({
       aid: hex(a.aid),
       type: a.type,
@@ -281,8 +311,34 @@ const KNOWN_LCS: readonly number[] = [LCS.CREATION, LCS.INITIALISATION, LCS.DEAC
 class Reader {
   /** JSON paths of the DFs' `asymmetricKeys`, for the cross-checks of the `privateKeys` section. */
   readonly keyFields = new Map<DedicatedFile, string>();
+  /** The image's format version: 1 reads secrets in plain (migration), 2 sealed. */
+  version = IMAGE_VERSION;
+  storageKey: Uint8Array = NO_KEY;
 
   constructor(readonly source: string | undefined) {}
+
+  /**
+   * A PIN's or key's secret: `sealed` under the storage key bound to `context` (version 2), or the
+   * plain `value` of a version-1 image. The message names the field, never the value.
+   */
+  secret(o: { [k: string]: Json }, field: string, context: Uint8Array, min: number, max: number): Uint8Array {
+    if (this.version === 1) return this.bytes(o.value, `${field}.value`, min, max);
+    if (o.value !== undefined) this.fail(`${field}.value`, `a secret in plain in a version-${this.version} image (expected "sealed")`);
+    let b: Uint8Array;
+    try {
+      b = unseal(this.storageKey, context, this.bytes(o.sealed, `${field}.sealed`, 28, 28 + max));
+    } catch (e) {
+      if (e instanceof SealError) this.fail(`${field}.sealed`, e.message);
+      throw e;
+    }
+    if (b.length < min || b.length > max) this.fail(`${field}.sealed`, `expected ${min}..${max} bytes sealed, got ${b.length}`);
+    return b;
+  }
+
+  /** The field a secret is stored in for this version (for `keys()`). */
+  get secretField(): string {
+    return this.version === 1 ? 'value' : 'sealed';
+  }
 
   fail(field: string, msg: string): never {
     throw new CardImageError(field, msg, this.source);
@@ -356,18 +412,19 @@ function readRules(r: Reader, v: Json | undefined, field: string, isDf: boolean)
   }
 }
 
-function readPin(r: Reader, v: Json, field: string): PinObject {
+function readPin(r: Reader, v: Json, field: string, dfPath: string): PinObject {
   const o = r.obj(v, field);
-  r.keys(o, field, ['ref', 'label', 'value', 'minLength', 'maxLength', 'padding', 'paddedLength', 'maxTries', 'tries', 'pukRef', 'unblocksLeft']);
+  r.keys(o, field, ['ref', 'label', r.secretField, 'minLength', 'maxLength', 'padding', 'paddedLength', 'maxTries', 'tries', 'pukRef', 'unblocksLeft']);
   const maxTries = r.int(o.maxTries, `${field}.maxTries`, 1, 15);
   // The same constraints `newPin` enforces: a PIN outside them could never be verified.
   const minLength = r.int(o.minLength, `${field}.minLength`, 1, 64);
   const maxLength = r.int(o.maxLength, `${field}.maxLength`, minLength, 64);
   const padding = r.oneOf<PinPadding>(o.padding, `${field}.padding`, ['none', 'ff', '00']);
+  const ref = r.int(o.ref, `${field}.ref`, 0, 255);
   return {
-    ref: r.int(o.ref, `${field}.ref`, 0, 255),
+    ref,
     label: r.str(o.label, `${field}.label`),
-    value: r.bytes(o.value, `${field}.value`, minLength, maxLength),
+    value: r.secret(o, field, pinContext(dfPath, ref), minLength, maxLength),
     minLength,
     maxLength,
     padding,
@@ -379,15 +436,17 @@ function readPin(r: Reader, v: Json, field: string): PinObject {
   };
 }
 
-function readKey(r: Reader, v: Json, field: string): KeyObject {
+/** A symmetric key; `context` binds its sealed value (`null`: of a DF, from its path and ref). */
+function readKey(r: Reader, v: Json, field: string, place: { readonly dfPath: string } | { readonly context: Uint8Array }): KeyObject {
   const o = r.obj(v, field);
-  r.keys(o, field, ['ref', 'label', 'algorithm', 'value', 'maxTries', 'tries']);
+  r.keys(o, field, ['ref', 'label', 'algorithm', r.secretField, 'maxTries', 'tries']);
   const algorithm = r.oneOf(o.algorithm, `${field}.algorithm`, ['3des', 'aes'] as const);
-  const value = r.bytes(o.value, `${field}.value`, 16, 32);
-  if (algorithm === '3des' && value.length === 32) r.fail(`${field}.value`, '3DES keys are 16 or 24 bytes');
+  const ref = r.int(o.ref, `${field}.ref`, 0, 255);
+  const value = r.secret(o, field, 'context' in place ? place.context : keyContext(place.dfPath, ref), 16, 32);
+  if (algorithm === '3des' && value.length === 32) r.fail(`${field}.${r.secretField}`, '3DES keys are 16 or 24 bytes');
   const maxTries = r.int(o.maxTries, `${field}.maxTries`, 1, 255);
   return {
-    ref: r.int(o.ref, `${field}.ref`, 0, 255),
+    ref,
     label: r.str(o.label, `${field}.label`),
     algorithm,
     value,
@@ -470,12 +529,13 @@ function dfAtPath(mf: DedicatedFile, path: string): DedicatedFile | undefined {
   return df;
 }
 
-/** Reads the unencrypted private-key section and puts each key into its slot, checking both ways. */
+/** Reads the private-key section and puts each key into its slot, checking both ways. */
 function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile, storageKey: Uint8Array): void {
   if (v !== undefined) {
     const o = r.obj(v, 'privateKeys');
     r.keys(o, 'privateKeys', ['protection', 'keys']);
     const protection = r.oneOf(o.protection, 'privateKeys.protection', ['aes-256-gcm', 'none'] as const);
+    if (protection === 'none' && r.version >= 2) r.fail('privateKeys.protection', `private keys in plain in a version-${r.version} image (expected "aes-256-gcm")`);
     r.arr(o.keys, 'privateKeys.keys').forEach((e, i) => {
       const f = `privateKeys.keys[${i}]`;
       const eo = r.obj(e, f);
@@ -522,6 +582,12 @@ function readPrivateKeys(r: Reader, v: Json | undefined, mf: DedicatedFile, stor
   }
 }
 
+/**
+ * The largest transparent EF an image holds: what FCP DO 80 states in two bytes. Files beyond
+ * 32767 bytes are read with odd-INS READ BINARY (ISO/IEC 7816-4 §11.2.3), as a 40 KB face needs.
+ */
+const MAX_TRANSPARENT = 0xffff;
+
 const FILE_TYPES = ['DF', 'transparent', 'linear-fixed', 'linear-variable', 'cyclic'] as const;
 
 /** Opens an encrypted file's sealed content, naming the field when it does not open. */
@@ -554,13 +620,17 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
       parent,
       name: o.name === undefined ? undefined : r.bytes(o.name, `${field}.name`, 1, 16),
       children: [],
-      pins: r.arr(o.pins, `${field}.pins`).map((p, i) => readPin(r, p, `${field}.pins[${i}]`)),
-      keys: r.arr(o.keys, `${field}.keys`).map((k, i) => readKey(r, k, `${field}.keys[${i}]`)),
+      pins: [],
+      keys: [],
       dataObjects: r.arr(o.dataObjects, `${field}.dataObjects`).map((d, i): DataObject => {
         const dobj = r.obj(d, `${field}.dataObjects[${i}]`);
         return { tag: r.hexInt(dobj.tag, `${field}.dataObjects[${i}].tag`, 0xffffff), value: r.bytes(dobj.value, `${field}.dataObjects[${i}].value`) };
       }),
     };
+    // Sealed secrets are bound to the DF's path, known once `parent` is set.
+    const dfPath = formatPath(df);
+    df.pins = r.arr(o.pins, `${field}.pins`).map((p, i) => readPin(r, p, `${field}.pins[${i}]`, dfPath));
+    df.keys = r.arr(o.keys, `${field}.keys`).map((k, i) => readKey(r, k, `${field}.keys[${i}]`, { dfPath }));
     // References, tags, FIDs and SFIs are looked up by value: a second object would be unreachable.
     r.unique(df.pins.map((p) => p.ref), (i) => `${field}.pins[${i}].ref`, 'PIN reference in this DF');
     r.unique(df.keys.map((k) => k.ref), (i) => `${field}.keys[${i}].ref`, 'key reference in this DF');
@@ -592,9 +662,9 @@ function readFile(r: Reader, v: Json, field: string, parent: DedicatedFile | nul
     if (encrypted) {
       ef.encrypted = true;
       ef.data = readSealed(r, o, field, ef, storageKey);
-      if (ef.data.length > 0x8000) r.fail(`${field}.sealed`, 'more than 32768 bytes');
+      if (ef.data.length > MAX_TRANSPARENT) r.fail(`${field}.sealed`, `more than ${MAX_TRANSPARENT} bytes`);
     } else {
-      ef.data = r.bytes(o.data, `${field}.data`, 0, 0x8000);
+      ef.data = r.bytes(o.data, `${field}.data`, 0, MAX_TRANSPARENT);
     }
     return ef;
   }
@@ -641,17 +711,20 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
   const r = new Reader(source);
   const o = r.obj(doc as Json, ROOT);
   if (o.format !== IMAGE_FORMAT) r.fail('format', `expected "${IMAGE_FORMAT}", got ${JSON.stringify(o.format)}`);
-  if (o.version !== IMAGE_VERSION) {
-    r.fail('version', `this chipwright reads version ${IMAGE_VERSION}, the image is version ${JSON.stringify(o.version)}`);
+  if (typeof o.version !== 'number' || !IMAGE_VERSIONS_READ.includes(o.version)) {
+    r.fail('version', `this chipwright reads versions ${IMAGE_VERSIONS_READ.join(' and ')} (writes ${IMAGE_VERSION}), the image is version ${JSON.stringify(o.version)}`);
   }
+  r.version = o.version as number;
   r.keys(o, ROOT, ['format', 'version', 'serial', 'atr', 'lifeCycle', 'capacity', 'maxChannels', 'transportKey', 'keyStore', 'mf', 'applets', 'privateKeys']);
   // The protected key store: present when the image holds sealed content (without it, a sealed
   // file fails to open, naming the field).
+  // A version-2 image always has one (the transport key is sealed).
   let storageKey: Uint8Array | undefined;
-  if (o.keyStore !== undefined) {
+  if (o.keyStore !== undefined || r.version >= 2) {
     const ks = r.obj(o.keyStore, 'keyStore');
     r.keys(ks, 'keyStore', ['storageKey']);
     storageKey = r.bytes(ks.storageKey, 'keyStore.storageKey', 32, 32);
+    r.storageKey = storageKey;
   }
   const root = readFile(r, o.mf as Json, 'mf', null, storageKey ?? NO_KEY);
   if (root.kind !== 'DF' || root.fid !== 0x3f00) return r.fail('mf', 'must be a DF with FID 3F00');
@@ -687,7 +760,7 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
     lifeCycle: r.oneOf<CardLifeCycle>(o.lifeCycle, 'lifeCycle', CARD_LIFE_CYCLES),
     capacity: r.int(o.capacity, 'capacity', 1024, 64 << 20),
     maxChannels: r.int(o.maxChannels, 'maxChannels', 1, 20),
-    transportKey: readKey(r, o.transportKey as Json, 'transportKey'),
+    transportKey: readKey(r, o.transportKey as Json, 'transportKey', { context: TRANSPORT_KEY_CONTEXT }),
     storageKey,
     mf,
     applets,
