@@ -291,6 +291,6 @@ describe('reading and the insurer', () => {
 
   it('a record that does not fit a 255-byte record is refused when the card is built', () => {
     const long = { ...holder, healthInsurance: { ...holder.healthInsurance!, dependants: [{ name: 'A'.repeat(100), nameArabic: 'ب'.repeat(100), relationship: 'child' as const, memberNumber: 'M', dateOfBirth: '2019-07-21' }] } };
-    expect(() => buildIdCard(long, { pki, can: CAN, insurerKey: INSURER_KEY, eServices: { authenticationPin: '1357', signaturePin: '135791' } })).toThrow(/EF.DEPENDANTS record 1: \d+ bytes, a record of this EF holds 1..255/);
+    expect(() => buildIdCard(long, { pki, can: CAN, insurerKey: INSURER_KEY, eServices: { authenticationPin: '1357', signaturePin: '135791' } })).toThrow(/healthInsurance\.dependants\[0\]: the record takes \d+ bytes, a record of EF\.DEPENDANTS holds 255 — healthInsurance\.dependants\[0\]\.nameArabic 200 bytes \(100 characters\).*; shorten healthInsurance\.dependants\[0\]\.nameArabic/);
   });
 });

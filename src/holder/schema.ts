@@ -42,6 +42,18 @@ const arabicName = {
   description: 'a name in Arabic script (UTF-8), e.g. سبيسيمن أمينة',
 } as const;
 
+/**
+ * Free-text maxima of the fields stored in records: a record of the health and finance EFs holds at
+ * most 255 bytes (the card image's and a short READ RECORD's limit, ISO/IEC 7816-4 §7.3.1). Each
+ * maximum is chosen so that a record with every field at its maximum fits when every character
+ * takes two bytes of UTF-8 (ASCII, Latin-1 and Latin Extended letters, Arabic): with the BER-TLV
+ * headers, an insurance record takes at most 63 + 2·insurer + 2·class bytes, a dependant record
+ * 56 + 2·name + 2·nameArabic, an account record 77 + 2·bank (test/record-budget.test.ts checks
+ * these against the encoders). Rarer three- or four-byte characters can still overflow a record at
+ * these lengths: building the card then fails naming the field (`apps/health/records.ts`).
+ */
+export const RECORD_TEXT_MAX = Object.freeze({ insurer: 64, class: 32, dependantName: 48, dependantNameArabic: 48, bank: 80 } as const);
+
 const countryCode = {
   type: 'string',
   pattern: '^[A-Z<]{3}$',
@@ -189,9 +201,9 @@ export const HOLDER_SCHEMA = {
       required: ['insurer', 'memberNumber', 'class', 'validFrom', 'validUntil'],
       description: 'health insurance membership (health application)',
       properties: {
-        insurer: text(100, 'the insurer, e.g. SPECIMEN HEALTH INSURANCE'),
+        insurer: text(RECORD_TEXT_MAX.insurer, 'the insurer, e.g. SPECIMEN HEALTH INSURANCE'),
         memberNumber: { type: 'string', pattern: '^[0-9A-Z-]{1,32}$', description: 'member number: digits, capital letters and hyphens' },
-        class: text(32, 'cover class, e.g. A or VIP'),
+        class: text(RECORD_TEXT_MAX.class, 'cover class, e.g. A or VIP'),
         validFrom: date,
         validUntil: date,
         dependants: {
@@ -203,8 +215,8 @@ export const HOLDER_SCHEMA = {
             additionalProperties: false,
             required: ['name', 'relationship', 'memberNumber', 'dateOfBirth'],
             properties: {
-              name: latinName,
-              nameArabic: arabicName,
+              name: { ...latinName, maxLength: RECORD_TEXT_MAX.dependantName },
+              nameArabic: { ...arabicName, maxLength: RECORD_TEXT_MAX.dependantNameArabic },
               relationship: { enum: ['spouse', 'child', 'parent', 'other'], description: 'spouse, child, parent or other' },
               memberNumber: { type: 'string', pattern: '^[0-9A-Z-]{1,32}$', description: 'member number: digits, capital letters and hyphens' },
               dateOfBirth: date,
@@ -257,7 +269,7 @@ export const HOLDER_SCHEMA = {
         additionalProperties: false,
         required: ['bank', 'accountReference', 'type'],
         properties: {
-          bank: text(100, 'the bank, e.g. SPECIMEN BANK'),
+          bank: text(RECORD_TEXT_MAX.bank, 'the bank, e.g. SPECIMEN BANK'),
           accountReference: { type: 'string', pattern: '^[0-9A-Z* -]{4,40}$', description: 'an IBAN, account number or reference (capital letters, digits, spaces, hyphens, *)' },
           type: { enum: ['current', 'savings', 'credit-card', 'debit-card', 'prepaid'], description: 'current, savings, credit-card, debit-card or prepaid' },
           maskedPan: {

@@ -12,8 +12,8 @@
  */
 import { maskedPanProblem } from '../../holder/checks.js';
 import { ACCOUNT_TYPES, type FinancialAccount } from '../../holder/types.js';
-import { AppDataError, decodeTemplate, encodeTemplate, type FieldSpec } from '../health/common.js';
-import { BANK_ACCOUNT_TYPES } from './layout.js';
+import { AppDataError, decodeTemplate, encodeTemplate, fitRecord, type FieldSpec } from '../health/common.js';
+import { BANK_ACCOUNT_TYPES, EF_ACCOUNTS, EF_CARDS } from './layout.js';
 
 export const ACCOUNT_RECORD_TAG = 0xe3;
 
@@ -49,7 +49,12 @@ export function decodeAccountRecord(bytes: Uint8Array): FinancialAccount {
 /** The records of both EFs: bank accounts and cards, each in the holder's order. */
 export function financeRecords(accounts: readonly FinancialAccount[]): { accounts: Uint8Array[]; cards: Uint8Array[] } {
   const isAccount = (a: FinancialAccount): boolean => BANK_ACCOUNT_TYPES.includes(a.type);
-  return { accounts: accounts.filter(isAccount).map(encodeAccountRecord), cards: accounts.filter((a) => !isAccount(a)).map(encodeAccountRecord) };
+  const out = { accounts: [] as Uint8Array[], cards: [] as Uint8Array[] };
+  accounts.forEach((a, i) => {
+    const file = isAccount(a) ? EF_ACCOUNTS : EF_CARDS;
+    (isAccount(a) ? out.accounts : out.cards).push(fitRecord(encodeAccountRecord(a), file, `financialAccounts[${i}]`, ACCOUNT, a));
+  });
+  return out;
 }
 
 /**

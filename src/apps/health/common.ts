@@ -214,6 +214,37 @@ export function isEmptyRecord(r: Uint8Array): boolean {
   return r.length === 1 && r[0] === 0x00;
 }
 
+/**
+ * A record encoded for `file`, checked to fit one record of it (at most its record length,
+ * ISO/IEC 7816-4 §7.3.1; 255 here, the card image's and a short READ RECORD's limit). When it does
+ * not, the {@link AppDataError} names the holder field path and lists the text fields by their size
+ * in UTF-8, largest first — what to shorten. The holder schema's maxima fit for two-byte
+ * characters (`holder/schema.ts` RECORD_TEXT_MAX); this catches the rest.
+ *
+ * @example fitRecord(encodeDependantRecord(d), EF_DEPENDANTS, `healthInsurance.dependants[${i}]`, DEPENDANT, d)
+ */
+export function fitRecord<K extends string>(
+  record: Uint8Array,
+  file: AppFileSpec,
+  path: string,
+  specs: readonly FieldSpec<K>[],
+  value: Readonly<Partial<Record<K, unknown>>>,
+): Uint8Array {
+  const size = file.recordSize ?? 0;
+  if (record.length <= size) return record;
+  const texts = specs
+    .filter((s) => s.type.kind === 'text' && typeof value[s.key] === 'string')
+    .map((s) => {
+      const v = value[s.key] as string;
+      return { key: s.key, bytes: utf8Encoder.encode(v).length, chars: [...v].length };
+    })
+    .sort((a, b) => b.bytes - a.bytes);
+  const list = texts.map((t) => `${path}.${t.key} ${t.bytes} bytes (${t.chars} characters)`).join(', ');
+  throw new AppDataError(
+    `${path}: the record takes ${record.length} bytes, a record of ${file.name} holds ${size} — ${list} in UTF-8; shorten ${path}.${texts[0]?.key ?? 'its text'} by ${record.length - size} bytes or more`,
+  );
+}
+
 /** Checks that every record fits the EF (1..recordSize bytes) before anything is written. */
 export function checkRecords(spec: AppFileSpec, records: readonly Uint8Array[]): void {
   const size = spec.recordSize ?? 0;

@@ -15,7 +15,8 @@
  * @example decodeInsuranceRecord(encodeInsuranceRecord(section)).insurer
  */
 import { DEPENDANT_RELATIONSHIPS, type Dependant, type HealthInsurance } from '../../holder/types.js';
-import { AppDataError, emptyRecord, decodeTemplate, encodeTemplate, isEmptyRecord, type FieldSpec } from './common.js';
+import { AppDataError, emptyRecord, decodeTemplate, encodeTemplate, fitRecord, isEmptyRecord, type FieldSpec } from './common.js';
+import { EF_DEPENDANTS, EF_INSURANCE } from './layout.js';
 
 /** Template tags of the two record kinds. */
 export const HEALTH_RECORD_TAGS = Object.freeze({ INSURANCE: 0xe1, DEPENDANT: 0xe2 } as const);
@@ -63,9 +64,9 @@ export function decodeDependantRecord(bytes: Uint8Array): Dependant {
 export function healthRecords(h: HealthInsurance, slots: number): { insurance: Uint8Array[]; dependants: Uint8Array[] } {
   if (h.dependants.length > slots) throw new AppDataError(`healthInsurance.dependants: ${h.dependants.length}, the card holds ${slots}`);
   const { dependants, ...record } = h;
-  const out = dependants.map(encodeDependantRecord);
+  const out = dependants.map((d, i) => fitRecord(encodeDependantRecord(d), EF_DEPENDANTS, `healthInsurance.dependants[${i}]`, DEPENDANT, d));
   while (out.length < slots) out.push(emptyRecord());
-  return { insurance: [encodeInsuranceRecord(record)], dependants: out };
+  return { insurance: [fitRecord(encodeInsuranceRecord(record), EF_INSURANCE, 'healthInsurance', INSURANCE, record)], dependants: out };
 }
 
 /** The health section back from the records as read (empty slots skipped). */
