@@ -6,7 +6,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { bytesToHex } from '../src/bytes/index.js';
-import { SUPPORTED_CURVE_IDS, standardizedGroup, type EcGroup, type EcPoint } from '../src/crypto/curves.js';
+import { SUPPORTED_CURVE_IDS, bytesToBigint, standardizedGroup, type EcGroup, type EcPoint } from '../src/crypto/curves.js';
+import { mapGenerator, mappedPublicKey, PaceCryptoError } from '../src/crypto/pace.js';
 
 const hex = (b: Uint8Array): string => bytesToHex(b);
 
@@ -41,6 +42,33 @@ describe('named-curve multiplication equals noble Point.multiply', () => {
         agree(g, k, G);
         agree(g, k, G.negate());
       }
+    });
+  }
+});
+
+describe('Generic Mapping without forming G\' (ICAO 9303-11 §4.4.3.3.1)', () => {
+  for (const id of SUPPORTED_CURVE_IDS) {
+    const g = standardizedGroup(id)!;
+    const n = g.curve.n;
+    it(`${g.name}: SK_DH·G' equals SK_DH·(s·G + SK_Map·PK), and G' = O is refused`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.bigInt({ min: 1n, max: n - 1n }), fc.bigInt({ min: 1n, max: n - 1n }), fc.bigInt({ min: 1n, max: n - 1n }), (s, skMap, b, skDh) => {
+          if (bytesToBigint(s) % n === 0n) return;
+          const pk = g.decodePoint(g.Point.BASE.multiply(b).toBytes(false));
+          const gPrime = g.Point.BASE.multiply(bytesToBigint(s) % n).add(pk.multiply(skMap));
+          if (gPrime.is0()) return;
+          expect(hex(g.encodePoint(mappedPublicKey(g, s, skMap, pk, skDh)))).toBe(hex(gPrime.multiply(skDh).toBytes(false)));
+        }),
+        { numRuns: id >= 17 ? 2 : 5 },
+      );
+      // PK_Map,peer = −(s / SK_Map)·G makes G' = s·G + SK_Map·PK the point at infinity.
+      const s = new Uint8Array(16).fill(0x5a);
+      const skMap = 0x1234n;
+      const sk = bytesToBigint(s) % n;
+      const inv = (v: bigint): bigint => g.Point.Fn.inv(v);
+      const pk = g.decodePoint(g.Point.BASE.multiply(n - ((sk * inv(skMap)) % n)).toBytes(false));
+      expect(() => mappedPublicKey(g, s, skMap, pk, 0x77n)).toThrow(PaceCryptoError);
+      expect(() => mapGenerator(g, s, skMap, pk)).toThrow(PaceCryptoError);
     });
   }
 });

@@ -257,10 +257,18 @@ export function mapGenerator(group: EcGroup, s: Uint8Array, skMap: bigint, pkMap
 }
 
 /**
- * The ephemeral key-agreement public key PK_DH = SK_DH·G' on the mapped generator. It is computed
- * as (SK_DH·s)·G + (SK_DH·SK_Map)·PK_Map,peer — the same point, since G' = s·G + SK_Map·PK_Map,peer
- * — which needs one base-point and one variable-point multiplication instead of two variable ones
- * (the handshake's cost is dominated by these).
+ * The ephemeral key-agreement public key PK_DH = SK_DH·G' on the mapped generator (ICAO 9303-11
+ * §4.4.3.3.1, BSI TR-03110-3 §A.3.4.1). It is computed as (SK_DH·s)·G + (SK_DH·SK_Map)·PK_Map,peer
+ * — the same point, since G' = s·G + SK_Map·PK_Map,peer — which needs one base-point and one
+ * variable-point multiplication instead of a variable one for H, a base-point one for s·G and a
+ * variable one on G' (the handshake's cost is these multiplications; curves.ts says which OpenSSL
+ * route each takes).
+ *
+ * G' and H are never formed, but the checks they would get still hold: every point here lies in
+ * the prime-order group (decodePoint refuses anything else), so with SK_DH in [1, n−1] the result
+ * is the point at infinity exactly when G' is (refused, as §4.4.3.3.1 requires), and H = SK_Map·PK
+ * cannot be infinity for a valid PK. A zero product of scalars mod n (s ≡ 0 is refused earlier)
+ * cannot happen for a prime n, and is refused anyway.
  *
  * @example mappedPublicKey(bp256, s, skMapIfd, pkMapIc, skDhIfd) // Appendix G: 2DB7A64C…FBB36462
  */
