@@ -216,6 +216,50 @@ function cardError(apdu: Uint8Array): number {
   return 0x9000;
 }
 
+describe('what the codec hands out (the hot path shares and reuses memory internally)', () => {
+  it('results are plain Uint8Arrays that stay intact while the session goes on, for every cipher', () => {
+    for (const keys of [
+      { cipher: 'aes', kEnc: randomBytes(16), kMac: randomBytes(16), ssc: new Uint8Array(16) },
+      { cipher: 'aes', kEnc: randomBytes(32), kMac: randomBytes(24), ssc: new Uint8Array(16) },
+      { cipher: '3des', kEnc: randomBytes(16), kMac: randomBytes(16), ssc: new Uint8Array(8) },
+    ] as const) {
+      const terminal = new SmCodec(keys);
+      const card = new SmCodec(keys);
+      const kept: { wire: Uint8Array; wireHex: string; resp: Uint8Array; respHex: string; data: Uint8Array; dataHex: string }[] = [];
+      // Enough messages to run through several output slabs.
+      for (let i = 0; i < 200; i++) {
+        const len = (i * 37) % 300;
+        const wire = terminal.protectCommand(parseCommandApdu(h(i % 2 === 0 ? '00B0000000' : '00D6000004' + '01020304')));
+        const wireHex = hex(wire);
+        card.unprotectCommand(parseCommandApdu(wire));
+        const resp = card.protectResponse(counting(len), 0x9000);
+        const respHex = hex(resp);
+        const data = terminal.unprotectResponse(resp).data;
+        expect(Buffer.isBuffer(data) || Buffer.isBuffer(resp) || Buffer.isBuffer(wire)).toBe(false);
+        expect(hex(data)).toBe(hex(counting(len)));
+        kept.push({ wire, wireHex, resp, respHex, data, dataHex: hex(data) });
+      }
+      for (const k of kept) {
+        expect(hex(k.wire)).toBe(k.wireHex);
+        expect(hex(k.resp)).toBe(k.respHex);
+        expect(hex(k.data)).toBe(k.dataHex);
+      }
+    }
+  });
+
+  it('a decrypted result does not expose other plaintext through its buffer', () => {
+    const keys: SmKeys = { cipher: 'aes', kEnc: randomBytes(16), kMac: randomBytes(16), ssc: new Uint8Array(16) };
+    const terminal = new SmCodec(keys);
+    const card = new SmCodec(keys);
+    card.unprotectCommand(parseCommandApdu(terminal.protectCommand(parseCommandApdu(h('00B0000000')))));
+    const data = terminal.unprotectResponse(card.protectResponse(counting(200), 0x9000)).data;
+    // The view's buffer holds this plaintext and its padding (80 00..), nothing of other messages.
+    const all = new Uint8Array(data.buffer);
+    expect(all.length).toBe(208);
+    expect(hex(all)).toBe(hex(concatBytes(counting(200), h('8000000000000000'))));
+  });
+});
+
 describe('broken protected commands: which status word (ICAO 9303-11 §9.8.6, ISO/IEC 7816-4 §10)', () => {
   const encryptedUnpadded = hex(cbcEncrypt('3des', h(D.d3.ksEnc), h('0102030405060708')));
   const encryptedPadded = hex(cbcEncrypt('3des', h(D.d3.ksEnc), h('0102038000000000')));

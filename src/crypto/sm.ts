@@ -543,8 +543,13 @@ export class SmCodec {
     const pre = bs === 16 ? 16 : 0;
     const total = pre + padded;
     const buf = this.#scratchOf(total);
-    if (pre > 0) buf.set(this.#ssc);
-    buf.set(data, pre);
+    const ssc = this.#ssc;
+    for (let i = 0; i < pre; i++) buf[i] = ssc[i]!;
+    if (len <= COPY_LOOP_MAX) {
+      for (let i = 0; i < len; i++) buf[pre + i] = data[i]!;
+    } else {
+      buf.set(data, pre);
+    }
     buf[pre + len] = 0x80;
     for (let i = pre + len + 1; i < total; i++) buf[i] = 0;
     const out = this.#enc.encryptRange(buf, 0, total);
