@@ -319,10 +319,14 @@ class OpensslGroup extends NobleGroup {
     } finally {
       zeroize(der);
     }
-    // SubjectPublicKeyInfo ends with the BIT STRING content, the point (SEC 1 §2.3.3).
-    const q = new Uint8Array(spki.subarray(spki.length - (1 + 2 * this.fieldLength)));
-    if (q[0] !== 0x04) throw new EcPointError(`${this.name}: OpenSSL returned a point that is not uncompressed`);
-    return q;
+    // SubjectPublicKeyInfo (RFC 5480 §2.2) ends with the BIT STRING subjectPublicKey: no unused
+    // bits, then the point 04 ‖ x ‖ y (SEC 1 §2.3.3). Anything else (a compressed form): x-only route.
+    const len = 1 + 2 * this.fieldLength;
+    if (spki.length < len + 1 || spki[spki.length - len] !== 0x04 || spki[spki.length - len - 1] !== 0x00) {
+      this.#explicit = null;
+      return undefined;
+    }
+    return new Uint8Array(spki.subarray(spki.length - len));
   }
 }
 
