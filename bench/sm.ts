@@ -11,7 +11,10 @@
  * The figures call the card directly (`card.transmit`) and the terminal codec, not the async
  * Transport, so they measure the SM work rather than promise scheduling. The AES figure carries a
  * peer — the same READ BINARY in plain, card only — measured in the same rounds, so the ratio
- * stays meaningful on a busy machine where absolute rates swing by 2×.
+ * stays meaningful on a busy machine where absolute rates swing by 2×. Its note adds the same
+ * rounds per CPU-second of this process (`process.cpuUsage`, all threads, GC included) and the
+ * load average when they started: on a shared 2-core machine at a load of 8–10 the wall-clock
+ * rate fell to a third of the CPU-time rate, which moved far less between runs.
  *
  * Wiring (bench/run.ts): `import { smFigures } from './sm.js'` and `...smFigures(opts)`.
  */
@@ -27,7 +30,8 @@ import { bacCommands } from '../src/card/protocols/bac.js';
 import { CardSmSession } from '../src/card/protocols/secure-messaging.js';
 import { bacKeys, bacSessionKeys, bacTerminalRequest, bacTerminalVerify } from '../src/crypto/bac.js';
 import { SmCodec, type SmKeys } from '../src/crypto/sm.js';
-import { rate, summarize, type Figure } from './lib.js';
+import { loadavg, cpus } from 'node:os';
+import { median, rate, summarize, type Figure } from './lib.js';
 
 const AID = hexToBytes('A0000002471001');
 const MRZ = 'L898902C<369080619406236';
@@ -136,6 +140,23 @@ function slowRate(body: () => void, ms: number, warmUp: number): number {
   return calls / (Number(now - start) / 1e9);
 }
 
+/**
+ * `rate` (wall clock, lib.ts) that also records the same round's calls per CPU-second of this
+ * process into `cpu`: the wall-clock rate of a busy shared machine measures the other tenants.
+ */
+function rateWithCpu(body: () => void, ms: number, cpu: number[]): number {
+  let calls = 0;
+  const wrapped = (): void => {
+    body();
+    calls++;
+  };
+  const c0 = process.cpuUsage();
+  const wall = rate(wrapped, 1, ms);
+  const c = process.cpuUsage(c0);
+  cpu.push(calls / ((c.user + c.system) / 1e6));
+  return wall;
+}
+
 /** Figures: export name `smFigures`, same options as `cardOsFigures`. */
 export function smFigures(opts: { ms: number; rounds: number }): Figure[] {
   const read = parseCommandApdu(hexToBytes('00B0000000')); // Le 00: 256 bytes
@@ -155,8 +176,10 @@ export function smFigures(opts: { ms: number; rounds: number }): Figure[] {
   const p: number[] = [];
   const t: number[] = [];
   const b: number[] = [];
+  const aCpu: number[] = [];
+  const load = loadavg()[0]!;
   for (let i = 0; i < opts.rounds; i++) {
-    a.push(rate(() => readOnce(aes.card, aes.terminal, read), 1, opts.ms));
+    a.push(rateWithCpu(() => readOnce(aes.card, aes.terminal, read), opts.ms, aCpu));
     p.push(rate(() => plainCard.transmit(plainRead), 1, opts.ms));
     t.push(slowRate(() => readOnce(tdes.card, tdes.terminal, read), opts.ms, 2000));
     b.push(slowRate(() => bacOnce(bacCard, keys, rnd), opts.ms, 200));
@@ -165,7 +188,9 @@ export function smFigures(opts: { ms: number; rounds: number }): Figure[] {
     'AES-128 SM READ BINARY 256, card + terminal in-process',
     'APDU/s',
     a,
-    'target ≥ 100 k APDU/s; peer: the same READ BINARY in plain (card only)',
+    `target ≥ 100 k APDU/s; peer: the same READ BINARY in plain (card only); per CPU-second of this process ` +
+      `(warm-up included): median ${Math.round(median(aCpu))}, min ${Math.round(Math.min(...aCpu))}, max ${Math.round(Math.max(...aCpu))}; ` +
+      `load average ${load.toFixed(1)} on ${cpus().length} cores at the start`,
   );
   const peer = summarize('plain READ BINARY 256 (card only)', 'APDU/s', p);
   return [
