@@ -4,7 +4,7 @@
  *
  * @example digestBytes('SHA-256', dg1) // 32 bytes
  */
-import { constants, createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPrivateKey, sign, verify, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { LdsError } from './errors.js';
 import { algorithm, sequence, smallInt, isContext, children, type Block } from './_asn1.js';
@@ -126,4 +126,20 @@ export function signWith(key: KeyObject, hash: HashAlgorithm, data: Uint8Array):
   const node = HASH_ALGORITHMS[hash].node;
   if (key.asymmetricKeyType === 'ec') return new Uint8Array(sign(node, data, { key, dsaEncoding: 'der' }));
   return new Uint8Array(sign(node, data, { key, padding: constants.RSA_PKCS1_PADDING }));
+}
+
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+/**
+ * The OpenSSL key object of a PKCS#8 private key (DER), made once per byte array: importing an
+ * RSA key re-validates it (~1 ms), which a batch signing thousands of EF.SODs with one document
+ * signer should pay once. Keyed by the array's identity, so changed bytes in a new array are a new key.
+ */
+export function privateKeyObject(pkcs8: Uint8Array): KeyObject {
+  let k = keyObjects.get(pkcs8);
+  if (k === undefined) {
+    k = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    keyObjects.set(pkcs8, k);
+  }
+  return k;
 }

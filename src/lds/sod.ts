@@ -25,13 +25,12 @@
  * const sod = buildSod(new Map([[1, dg1], [2, dg2]]), pki.documentSigner);
  * decodeSod(sod).securityObject.dataGroupHashes.get(1) // SHA-256(dg1)
  */
-import { createPrivateKey } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { HASH_ALGORITHMS, digestBytes, hashByOid, signWith, signatureAlgorithmFor, type HashAlgorithm } from './algorithms.js';
+import { HASH_ALGORITHMS, digestBytes, hashByOid, privateKeyObject, signWith, signatureAlgorithmFor, type HashAlgorithm } from './algorithms.js';
 import { LdsError } from './errors.js';
 import { EF_SOD } from './tags.js';
-import { encodeTlv } from '../tlv/ber.js';
+import { encodeTlv, parseTlv, tlvConstructed, type Tlv } from '../tlv/ber.js';
 import {
   algorithm,
   children,
@@ -159,19 +158,34 @@ function attribute(type: string, value: asn1js.AsnType): pkijs.Attribute {
  * `signer`. The signer's certificate is included (ICAO 9303-10 §4.6.2: the DS certificate SHOULD
  * be in EF.SOD).
  */
+const parsedSigners = new WeakMap<Uint8Array, pkijs.Certificate>();
+
+/**
+ * The document signer's certificate parsed once per byte array (pkijs parsing costs milliseconds;
+ * a batch signs every card with the same signer). Only read afterwards: issuer, serial number,
+ * and the certificate placed in SignedData.certificates.
+ */
+function signerCertificate(der: Uint8Array): pkijs.Certificate {
+  let cert = parsedSigners.get(der);
+  if (cert === undefined) {
+    try {
+      cert = pkijs.Certificate.fromBER(der);
+    } catch (e) {
+      throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
+    }
+    parsedSigners.set(der, cert);
+  }
+  return cert;
+}
+
 export function buildSod(files: ReadonlyMap<number, Uint8Array>, signer: CertifiedKey, opts: BuildSodOptions = {}): Uint8Array {
   const hash = opts.hashAlgorithm ?? 'SHA-256';
   const hashes = new Map<number, Uint8Array>();
   for (const [n, bytes] of files) hashes.set(n, digestBytes(hash, bytes));
   const lso = encodeLdsSecurityObject({ hashAlgorithm: hash, dataGroupHashes: hashes, ...(opts.ldsVersionInfo ? { ldsVersionInfo: opts.ldsVersionInfo } : {}) });
 
-  const key = createPrivateKey({ key: Buffer.from(signer.privateKey), format: 'der', type: 'pkcs8' });
-  let cert: pkijs.Certificate;
-  try {
-    cert = pkijs.Certificate.fromBER(signer.certificate);
-  } catch (e) {
-    throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const key = privateKeyObject(signer.privateKey);
+  const cert = signerCertificate(signer.certificate);
   const attrs = [
     attribute(OID_CONTENT_TYPE, new asn1js.ObjectIdentifier({ value: OID_LDS_SECURITY_OBJECT })),
     attribute(OID_MESSAGE_DIGEST, new asn1js.OctetString({ valueHex: digestBytes(hash, lso) })),
@@ -204,11 +218,26 @@ export function buildSod(files: ReadonlyMap<number, Uint8Array>, signer: Certifi
     version: 3,
     digestAlgorithms: [digestAlgorithm],
     encapContentInfo: encap,
-    certificates: [cert],
     signerInfos: [signerInfo],
   });
   const contentInfo = new pkijs.ContentInfo({ contentType: OID_SIGNED_DATA, content: signedData.toSchema(true) });
-  return encodeTlv(EF_SOD.tag, new Uint8Array(contentInfo.toSchema().toBER(false)));
+  return encodeTlv(EF_SOD.tag, withCertificate(new Uint8Array(contentInfo.toSchema().toBER(false)), signer.certificate));
+}
+
+/**
+ * ContentInfo { signedData } with `certificates [0] IMPLICIT SET OF Certificate` (RFC 5652 §5.1)
+ * holding the document signer's certificate exactly as issued, put after encapContentInfo. The
+ * bytes are the issuer's, not a re-encoding: a re-encoded certificate could differ from what its
+ * signature covers, and pkijs's re-encoding is most of the cost of signing an EF.SOD.
+ */
+function withCertificate(contentInfoDer: Uint8Array, certificate: Uint8Array): Uint8Array {
+  const ci = parseTlv(contentInfoDer);
+  const [oid, explicit] = ci.children!;
+  const sd = explicit!.children![0]!;
+  const [version, digestAlgorithms, encap, ...rest] = sd.children!;
+  const raw = (t: Tlv | undefined): Uint8Array => encodeTlv(t!.tag, t!.value);
+  const signed = tlvConstructed(0x30, raw(version), raw(digestAlgorithms), raw(encap), encodeTlv(0xa0, certificate), ...rest.map(raw));
+  return tlvConstructed(0x30, raw(oid), encodeTlv(0xa0, signed));
 }
 
 // --- decoding ---------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import { createRequire } from 'node:module';
 import type * as Forge from 'node-forge';
 import * as pkijs from 'pkijs';
 import { derToPem, pemToDer } from '../lds/certificates.js';
-import { signWith, signatureAlgorithmFor, type HashAlgorithm } from '../lds/algorithms.js';
+import { privateKeyObject, signWith, signatureAlgorithmFor, type HashAlgorithm } from '../lds/algorithms.js';
+import { encodeTlv, tlvConstructed } from '../tlv/ber.js';
 import type { CertifiedKey } from '../lds/pki.js';
 
 // node-forge is CommonJS without a default export under this tsconfig (esModuleInterop off).
@@ -166,10 +167,23 @@ function keyIdentifier(spki: Uint8Array): Uint8Array {
  * An X.509 v3 certificate (RFC 5280) for `publicKey`, names marked with "chipwright TEST" as the
  * organisation, so a test certificate is never mistaken for a real one.
  */
+const issuers = new WeakMap<Uint8Array, { readonly subject: pkijs.RelativeDistinguishedNames; readonly spki: Uint8Array }>();
+
+/** The issuer's name and public key, parsed once per certificate byte array (a batch certifies with one issuer). */
+function issuerOf(der: Uint8Array): { readonly subject: pkijs.RelativeDistinguishedNames; readonly spki: Uint8Array } {
+  let i = issuers.get(der);
+  if (i === undefined) {
+    const c = pkijs.Certificate.fromBER(der);
+    i = { subject: c.subject, spki: new Uint8Array(c.subjectPublicKeyInfo.toSchema().toBER(false)) };
+    issuers.set(der, i);
+  }
+  return i;
+}
+
 export function issueCertificate(req: CertificateRequest): Uint8Array {
   const signerKeyDer = req.issuer?.privateKey ?? req.selfKey;
   if (signerKeyDer === undefined) throw new SignerError('issueCertificate: give issuer or selfKey');
-  const signerKey = createPrivateKey({ key: Buffer.from(signerKeyDer), format: 'der', type: 'pkcs8' });
+  const signerKey = privateKeyObject(signerKeyDer);
   const country = req.subject.country ?? 'QA';
   const subjectAttrs: [string, asn1js.PrintableString | asn1js.Utf8String][] = [
     [OID.C, new asn1js.PrintableString({ value: country })],
@@ -178,7 +192,7 @@ export function issueCertificate(req: CertificateRequest): Uint8Array {
   ];
   if (req.subject.serialNumber !== undefined) subjectAttrs.push([OID.SERIAL, new asn1js.PrintableString({ value: req.subject.serialNumber })]);
   const subject = rdn(subjectAttrs);
-  const issuerCert = req.issuer !== undefined ? pkijs.Certificate.fromBER(req.issuer.certificate) : undefined;
+  const issuerCert = req.issuer !== undefined ? issuerOf(req.issuer.certificate) : undefined;
   const cert = new pkijs.Certificate();
   cert.version = 2;
   const serial = new Uint8Array(randomBytes(16));
@@ -200,7 +214,7 @@ export function issueCertificate(req: CertificateRequest): Uint8Array {
     ext.push(new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema().toBER(false) }));
   }
   if (issuerCert !== undefined) {
-    const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: keyIdentifier(new Uint8Array(issuerCert.subjectPublicKeyInfo.toSchema().toBER(false))) }) });
+    const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: keyIdentifier(issuerCert.spki) }) });
     ext.push(new pkijs.Extension({ extnID: '2.5.29.35', critical: false, extnValue: aki.toSchema().toBER(false) }));
   }
   cert.extensions = ext;
@@ -210,9 +224,13 @@ export function issueCertificate(req: CertificateRequest): Uint8Array {
   cert.signature = alg;
   cert.signatureAlgorithm = alg;
   const tbs = new Uint8Array(cert.encodeTBS().toBER(false));
-  cert.tbsView = tbs;
-  cert.signatureValue = new asn1js.BitString({ valueHex: signWith(signerKey, hash, tbs) });
-  return new Uint8Array(cert.toSchema(false).toBER(false));
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+  // (RFC 5280 §4.1), assembled around the exact TBS bytes that were signed instead of letting
+  // pkijs encode the whole certificate a second time (most of the cost of issuing one).
+  const signature = signWith(signerKey, hash, tbs);
+  const bitString = new Uint8Array(signature.length + 1);
+  bitString.set(signature, 1); // no unused bits
+  return tlvConstructed(0x30, tbs, new Uint8Array(alg.toSchema().toBER(false)), encodeTlv(0x03, bitString));
 }
 
 /**
