@@ -233,10 +233,10 @@ const COPY_LOOP_MAX = 48;
  * BINARY of 256 bytes under AES SM, card and terminal): a call into OpenSSL through Node costs
  * about a microsecond whatever the length, and allocating a typed array or a view costs tens to
  * hundreds of nanoseconds, so a protected 256-byte READ BINARY does exactly four OpenSSL calls
- * (card: encrypt, MAC; terminal: MAC, decrypt) and allocates only what it returns:
- * - short CMACs (up to 4 blocks: every protected command without data) and the AES IV
- *   E(KSenc, SSC) run in JavaScript (`_aes.ts`); the card's encryption gets its IV in the same
- *   OpenSSL call by encrypting SSC ‖ pad(data) and dropping the first block;
+ * (card: encrypt, MAC; terminal: MAC, decrypt) and allocates little beyond what it returns:
+ * - short CMACs (up to 8 blocks: every protected command without data, short responses) and the
+ *   AES IV E(KSenc, SSC) run in JavaScript (`_aes.ts`); the card's encryption gets its IV in the
+ *   same OpenSSL call by encrypting SSC ‖ pad(data) and skipping the first block;
  * - MACs are computed into the output or into a per-codec tag and compared there, in constant
  *   time, without views or native calls;
  * - the DO layout is recorded in one reused object; scratch views are cached by the engines;
