@@ -9,10 +9,12 @@
  *   truncated to 8 bytes (ICAO 9303-11 §9.8.4, BSI TR-03110-3 §F.2).
  *
  * Both come as stateful objects ({@link RetailMac}, {@link AesCmac}) that keep their OpenSSL
- * contexts for the life of a session key — the SM hot path pays at most one OpenSSL call per AES MAC (none up to 8 blocks) — and as
- * one-shot functions ({@link retailMac}, {@link aesCmac}) for everything else.
+ * contexts for the life of a session key — the SM hot path pays at most one OpenSSL call per AES
+ * MAC, none up to 8 blocks — and as one-shot functions ({@link retailMac}, {@link aesCmac}) for
+ * everything else.
  *
- * Verify MACs with `constantTimeEqual` (bytes/), never with `===` or `equalBytes`.
+ * Verify MACs in constant time — `constantTimeEqual` (bytes/), or the in-place comparison of
+ * `sm.ts` — never with `===` or `equalBytes`.
  *
  * @example
  * retailMac(kMac, eIfd)              // ICAO 9303-11 Appendix D.3: M_IFD = 5F1448EEA8AD90A7
