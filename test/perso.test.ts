@@ -19,6 +19,7 @@ import { PROFILE_SCHEMA } from '../src/perso/schema.js';
 import { hexToBytes } from '../src/bytes/index.js';
 import { readIdCard } from '../src/apps/id-card.js';
 import { serializeCard } from '../src/card/image.js';
+import { performPace } from '../src/terminal/pace.js';
 
 const pki = createTestPki();
 const issuer = createTestCardIssuer();
@@ -179,4 +180,48 @@ describe('perso, the other profiles', () => {
       expect(r.filesVerified).toBeGreaterThan(0);
     });
   }
+});
+
+describe('a key whose use says PACE', () => {
+  const profile = parseProfile(
+    `profile: pace-key
+channel: { transportKey: { algorithm: 3des }, secureMessaging: true }
+pins:
+  - { name: CAN, ref: "02", minLength: 6, maxLength: 6, tries: 15, value: generated }
+  - { name: PIN, ref: "03", minLength: 4, maxLength: 8, digits: 4, tries: 3, value: generated }
+applications:
+  - { name: card-level, applet: card-level }
+  - name: keys
+    applet: keystore
+    aid: F0435754455354
+    keyPairs:
+      - { name: login, ref: "01", type: ec, curve: P-256, usage: [authenticate], use: "PACE(CAN) AND PIN(03) AND SM" }
+`,
+    'pace-key.yaml',
+  );
+
+  it('is usable only in a PACE session set up with the CAN, after the PIN (key-store facts know the PACE password)', async () => {
+    const prepared = prepareCard(profile, holder, {});
+    const pins = Object.fromEntries(prepared.pins.map((p) => [p.spec.name, new TextDecoder().decode(p.value)]));
+    const card = createBlankCard(profile, { holderId: prepared.holderId });
+    const t = new InProcessTransport(card);
+    const atr = await t.connect();
+    await personalize(t, buildPlan(prepared, { apdu: 'extended' }), { transportKey: profileTransportKey(profile), atr });
+    const sw = async (tr: { transmit(b: Uint8Array): Promise<Uint8Array> }, hex: string): Promise<number> => {
+      const r = await tr.transmit(hexToBytes(hex));
+      return (r[r.length - 2]! << 8) | r[r.length - 1]!;
+    };
+    const verifyPin = `00200003${pins.PIN!.length.toString(16).padStart(2, '0')}${Buffer.from(pins.PIN!).toString('hex')}`;
+    const login = async (kind: 'can' | 'pin'): Promise<number> => {
+      await t.reset();
+      const s = await performPace(t, { kind, password: kind === 'can' ? pins.CAN! : pins.PIN!, parameterId: 13 });
+      expect(await sw(s, '00A4040C07F0435754455354')).toBe(0x9000);
+      expect(await sw(s, '002241A406840101800104')).toBe(0x9000);
+      if (kind === 'can') expect(await sw(s, verifyPin)).toBe(0x9000);
+      return sw(s, `0088000020${'11'.repeat(32)}00`);
+    };
+    expect(await login('can')).toBe(0x9000);
+    // PACE with the PIN verifies PIN 03 too, but the rule asks for a CAN session.
+    expect(await login('pin')).toBe(0x6982);
+  });
 });

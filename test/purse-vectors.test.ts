@@ -48,7 +48,7 @@ const SPEC: PurseSpec = {
 
 /** The card image: the purse installed, the card made operational with ACTIVATE FILE on the MF. */
 function cardImage(): string {
-  const card = createCard({ applets: [PURSE_APPLET], serial: hexToBytes('0000000000C0FFEE') });
+  const card = createCard({ applets: [PURSE_APPLET], serial: hexToBytes('0000000000C0FFEE'), storageKey: new Uint8Array(32).fill(0x5a) });
   card.install(PURSE_AID, 'purse', purseInstallParams(SPEC));
   card.powerOn();
   const send = (apdu: Uint8Array): Uint8Array => {

@@ -19,7 +19,7 @@ const fid = { type: 'string', pattern: '^[0-9A-Fa-f]{4}$', description: 'a file 
 const sfi = { type: 'string', pattern: '^(0[1-9A-Fa-f]|1[0-9A-Ea-e])$', description: 'a short EF identifier, 2 hex digits 01..1E' } as const;
 const ref = { type: 'string', pattern: '^[0-9A-Fa-f]{2}$', description: 'a reference, 2 hex digits (b8=1: specific to its DF, b8=0: global in the MF)' } as const;
 const name = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,39}$', description: 'a name: a letter, then letters, digits, _ . - (at most 40)' } as const;
-const rule = { type: 'string', minLength: 1, description: 'an access rule: ALWAYS, NEVER, PIN(hex), KEY(hex), SM, combined with AND / OR and parentheses' } as const;
+const rule = { type: 'string', minLength: 1, description: 'an access rule: ALWAYS, NEVER, PIN(hex), KEY(hex), SM, PACE or PACE(MRZ|CAN|PIN|PUK) (a PACE session, with that password), combined with AND / OR and parentheses' } as const;
 const holderPath = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*$', description: 'a holder field, e.g. identity.dateOfBirth' } as const;
 
 const access = {

@@ -39,6 +39,8 @@ import type { CardRng } from '../rng.js';
 import { findKey, findPin, type CommandContext } from '../context.js';
 import type { DedicatedFile } from '../fs/file.js';
 import { satisfies, type Condition, type SecurityFacts } from '../security/access.js';
+import { pacePasswordInForce } from './pace.js';
+import type { PacePasswordKind } from '../../crypto/pace.js';
 import { hexRef, type AsymmetricKeyObject, type AsymmetricKeyUsage } from '../security/objects.js';
 
 /** A key and the DF that owns it (its conditions resolve PIN and KEY references from there). */
@@ -178,6 +180,10 @@ function factsFor(ctx: CommandContext, df: DedicatedFile): SecurityFacts {
     },
     get secureMessaging(): boolean {
       return ch.sm !== null;
+    },
+    // A key's `use` may say PACE (ICAO 9303-11 §4.4): the password of the session in force.
+    get pacePassword(): PacePasswordKind | undefined {
+      return pacePasswordInForce(ch);
     },
   };
 }
