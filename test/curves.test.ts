@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { bytesToHex } from '../src/bytes/index.js';
-import { SUPPORTED_CURVE_IDS, bytesToBigint, standardizedGroup, type EcGroup, type EcPoint } from '../src/crypto/curves.js';
+import { SUPPORTED_CURVE_IDS, bytesToBigint, standardizedGroup, xOnlyGroup, type EcGroup, type EcPoint } from '../src/crypto/curves.js';
 import { mapGenerator, mappedPublicKey, PaceCryptoError } from '../src/crypto/pace.js';
 
 const hex = (b: Uint8Array): string => bytesToHex(b);
@@ -32,6 +32,18 @@ describe('named-curve multiplication equals noble Point.multiply', () => {
         }),
         { numRuns: id >= 17 ? 4 : 10 },
       );
+    });
+
+    it(`${g.name}: the x-only route (y recovery; the fallback without explicit parameters) agrees too`, () => {
+      const x = xOnlyGroup(id)!;
+      fc.assert(
+        fc.property(scalar, scalar, (a, k) => {
+          agree(x, k, x.decodePoint(g.Point.BASE.multiply(a).toBytes(false)));
+        }),
+        { numRuns: id >= 17 ? 2 : 5 },
+      );
+      agree(x, n - 1n, g.Point.BASE);
+      agree(x, 2n, g.Point.BASE.negate());
     });
 
     it(`${g.name}: edge scalars and the base point itself (the explicit parameters are then the named curve)`, () => {

@@ -154,6 +154,17 @@ export function standardizedGroup(id: number): EcGroup | undefined {
 }
 
 /**
+ * The named group on the x-only route whatever the curve — what an OpenSSL that refuses explicit
+ * parameters leaves; a separate instance, for tests that compare the routes.
+ *
+ * @example xOnlyGroup(13)!.multiply(k, p) // same point as standardizedGroup(13)!.multiply(k, p)
+ */
+export function xOnlyGroup(id: number): EcGroup | undefined {
+  const named = NAMED.get(id);
+  return named === undefined ? undefined : new OpensslGroup(named.name, named.Point, named.openssl, 'x-only');
+}
+
+/**
  * A group from explicit curve parameters (PACEDomainParameterInfo with `ECParameters`, BSI
  * TR-03110-3 §A.2.1.2), computed entirely with @noble/curves. The parameters are checked the way
  * noble checks them (G on the curve, field sizes); primality of p and n is the issuer's concern.
