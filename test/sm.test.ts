@@ -16,8 +16,8 @@ import { createCard, type Card } from '../src/card/os.js';
 import { newTransparentEf } from '../src/card/fs/file.js';
 import { SM_REQUIRED } from '../src/card/security/access.js';
 import { CardSmSession } from '../src/card/protocols/secure-messaging.js';
-import { retailMac } from '../src/crypto/mac.js';
-import { cbcEncrypt } from '../src/crypto/cipher.js';
+import { aesCmac, retailMac } from '../src/crypto/mac.js';
+import { cbcEncrypt, ecbEncryptBlock, pad2 } from '../src/crypto/cipher.js';
 import { SmCodec, SmError, protectedResponseLength, type SmKeys } from '../src/crypto/sm.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
 import { SecureMessagingError, SecureMessagingTransport } from '../src/transport/secure-messaging.js';
@@ -215,6 +215,66 @@ function cardError(apdu: Uint8Array): number {
   }
   return 0x9000;
 }
+
+describe('AES secure messaging against an independent reference (one-shot OpenSSL CBC, ECB and CMAC)', () => {
+  /** SSC + 1, big-endian (ICAO 9303-11 §9.8.5). */
+  const next = (ssc: Uint8Array): Uint8Array => {
+    const s = ssc.slice();
+    for (let i = s.length - 1; i >= 0; i--) if ((s[i] = (s[i]! + 1) & 0xff) !== 0) break;
+    return s;
+  };
+  const tlv = (tag: number, value: Uint8Array): Uint8Array => {
+    const n = value.length;
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >>> 8, n & 0xff];
+    return concatBytes(new Uint8Array([tag, ...len]), value);
+  };
+  /** DO'87' (01 ‖ cryptogram) or DO'85', IV = E(KSenc, SSC) (ICAO 9303-11 §9.8.3), or nothing. */
+  const cryptDo = (kEnc: Uint8Array, ssc: Uint8Array, data: Uint8Array, odd: boolean): Uint8Array => {
+    if (data.length === 0) return new Uint8Array(0);
+    const ct = cbcEncrypt('aes', kEnc, pad2(data, 16), ecbEncryptBlock('aes', kEnc, ssc));
+    return odd ? tlv(0x85, ct) : tlv(0x87, concatBytes(new Uint8Array([1]), ct));
+  };
+
+  it('protected commands (even and odd INS, header MACed) and responses, byte for byte, AES-128/192/256', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(16, 24, 32).chain((n) => fc.tuple(fc.uint8Array({ minLength: n, maxLength: n }), fc.uint8Array({ minLength: n, maxLength: n }))),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 0x6000, max: 0x9fff }),
+        fc.boolean(),
+        ([kEnc, kMac], ssc0, cmdData, respData, sw, odd) => {
+          const terminal = new SmCodec({ cipher: 'aes', kEnc, kMac, ssc: ssc0 });
+          const card = new SmCodec({ cipher: 'aes', kEnc, kMac, ssc: ssc0 });
+          // Command: 00 D6/D7 01 02 Lc data (case 3, or case 1 without data).
+          const ins = odd ? 0xd7 : 0xd6;
+          const plain = encodeCommandApdu({ cla: 0x00, ins, p1: 0x01, p2: 0x02, data: cmdData });
+          const sscC = next(ssc0);
+          const dos = cryptDo(kEnc, sscC, cmdData, odd);
+          const header = new Uint8Array([0x0c, ins, 0x01, 0x02]);
+          const cc = aesCmac(kMac, pad2(concatBytes(sscC, pad2(header, 16), dos), 16), 8);
+          const field = concatBytes(dos, tlv(0x8e, cc));
+          const expectedCommand = concatBytes(header, new Uint8Array([field.length]), field, new Uint8Array([0]));
+          const wire = terminal.protectCommand(parseCommandApdu(plain));
+          expect(hex(wire)).toBe(hex(expectedCommand));
+          expect(hex(card.unprotectCommand(parseCommandApdu(wire)).data)).toBe(hex(cmdData));
+          // Response: [DO'87'|DO'85'] DO'99' DO'8E' SW.
+          const sscR = next(sscC);
+          const respDos = concatBytes(cryptDo(kEnc, sscR, respData, odd), tlv(0x99, new Uint8Array([sw >>> 8, sw & 0xff])));
+          const rc = aesCmac(kMac, pad2(concatBytes(sscR, respDos), 16), 8);
+          const expectedResponse = concatBytes(respDos, tlv(0x8e, rc), new Uint8Array([sw >>> 8, sw & 0xff]));
+          const resp = card.protectResponse(respData, sw, odd);
+          expect(hex(resp)).toBe(hex(expectedResponse));
+          const back = terminal.unprotectResponse(resp);
+          expect(hex(back.data)).toBe(hex(respData));
+          expect(back.sw).toBe(sw);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
 
 describe('what the codec hands out (the hot path shares and reuses memory internally)', () => {
   it('results are plain Uint8Arrays that stay intact while the session goes on, for every cipher', () => {

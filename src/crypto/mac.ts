@@ -118,9 +118,8 @@ export class RetailMac implements SessionMac {
 
   macInto(scratch: Uint8Array, len: number, out: Uint8Array, at: number): void {
     const q = len >>> 3;
-    if (q === 0 || (len & 7) !== 0 || len > scratch.length) {
-      throw new ByteInputError(`data: expected a non-empty multiple of 8 bytes, got ${len}`);
-    }
+    if (q === 0 || (len & 7) !== 0) throw new ByteInputError(`data: expected a non-empty multiple of 8 bytes, got ${len}`);
+    if (len > scratch.length) throw new ByteInputError(`len: ${len} exceeds the scratch of ${scratch.length} bytes`);
     const tail = (q - 1) * 8;
     if (q === 1) {
       this.#last.encryptRange(scratch, 0, 8);
@@ -199,9 +198,8 @@ export class AesCmac implements SessionMac {
   }
 
   macInto(scratch: Uint8Array, len: number, out: Uint8Array, at: number): void {
-    if (len === 0 || (len & 15) !== 0 || len > scratch.length) {
-      throw new ByteInputError(`data: expected a non-empty multiple of 16 bytes, got ${len}`);
-    }
+    if (len === 0 || (len & 15) !== 0) throw new ByteInputError(`data: expected a non-empty multiple of 16 bytes, got ${len}`);
+    if (len > scratch.length) throw new ByteInputError(`len: ${len} exceeds the scratch of ${scratch.length} bytes`);
     const k1 = this.#k1;
     const o = len - 16;
     for (let i = 0; i < 16; i++) scratch[o + i]! ^= k1[i]!;
