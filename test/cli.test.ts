@@ -279,6 +279,7 @@ describe('demo', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('passive authentication: identity valid, health valid, licence valid, finance valid, e-services valid');
     expect(r.stdout).toContain('2 financial account(s); e-services keys authentication (certificate valid), signature (certificate valid)');
+    expect(r.stdout).toContain('chip authentication valid, active authentication valid (keys generated on the card); the card reads as VALID');
     expect(r.stdout).toContain('personalizing it again is refused');
     expect(r.stdout).toMatch(/the card verifies/);
     const j = await cli(['demo', '--json']);

@@ -136,6 +136,10 @@ describe('perso qatar-id', () => {
     await t.connect();
     const r = await readIdCard(t, { can: pins.CAN!, pin: pins.PIN!, cscas: [pki.csca.certificate, issuer.certificate] });
     expect(r.identity.passiveAuth?.verdict).toBe('valid');
+    // AA and CA keys were generated on the card; DG14/DG15 made from them are covered by EF.SOD.
+    expect(r.access.chipAuthentication.verdict).toBe('valid');
+    expect(r.access.activeAuthentication.verdict).toBe('valid');
+    expect(r.verdict).toBe('valid');
     expect(r.health?.section).toEqual(holder.healthInsurance);
     expect(r.health?.passiveAuth?.verdict).toBe('valid');
     expect(r.licence?.section).toEqual(holder.drivingLicence);

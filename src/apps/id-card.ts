@@ -31,6 +31,8 @@
  * r.verdict // 'valid'
  */
 import type { Applet, AppletFactory } from '../card/applet.js';
+import type { InstallContext } from '../card/context.js';
+import { hexToBytes } from '../bytes/index.js';
 import { LCS, newTransparentEf, type DedicatedFile } from '../card/fs/file.js';
 import { attach, dfByExactName } from '../card/fs/tree.js';
 import { createCard, type Card, type CardOptions } from '../card/os.js';
@@ -59,6 +61,8 @@ import { ChipAuthError, chooseChipAuthentication, performChipAuthentication } fr
 import { PaceError, performPace } from '../terminal/pace.js';
 import { SecureMessagingError, SecureMessagingTransport } from '../transport/secure-messaging.js';
 import type { Transport } from '../transport/types.js';
+import { installKeySlots, type KeystoreSlot } from './keystore.js';
+import { keygenCommands } from '../card/protocols/keygen.js';
 import { PURSE_APPLET } from './purse/applet.js';
 import { PURSE_AID } from './purse/protocol.js';
 import { purseInstallParams, type PurseSpec } from './purse/params.js';
@@ -95,12 +99,33 @@ const CA_CONFIG: ChipAuthConfig = Object.freeze({ keys: Object.freeze([{ key: ID
 const encoder = new TextEncoder();
 
 /**
+ * Install parameters of the identity applet as personalization gives them (UTF-8 JSON,
+ * chipwright's own format): EF.CardAccess and the empty AA/CA key slots to create, which
+ * GENERATE ASYMMETRIC KEY PAIR then fills on the card.
+ */
+export interface IdentityInstallParams {
+  /** EF.CardAccess (hex): the PACE protocols the applet runs. */
+  readonly cardAccess?: string;
+  readonly slots: readonly KeystoreSlot[];
+}
+
+/** Install parameters for {@link ID_CARD_IDENTITY_APPLET} with key slots. */
+export function identityInstallParams(p: IdentityInstallParams): Uint8Array {
+  return encoder.encode(JSON.stringify(p));
+}
+
+/**
  * The eMRTD applet with PACE, Chip Authentication and Active Authentication composed with BAC.
- * Install parameters: EF.CardAccess (the PACE protocols, as for the card-level applet).
+ * Install parameters: EF.CardAccess (the PACE protocols, as for the card-level applet) — or,
+ * from personalization, {@link IdentityInstallParams}: EF.CardAccess plus the key slots
+ * (AA key 01, CA key 02) that install creates empty.
  */
 export const ID_CARD_IDENTITY_APPLET: AppletFactory = Object.freeze({
   type: ID_CARD_IDENTITY_TYPE,
-  create(params: Uint8Array): Applet {
+  create(raw: Uint8Array): Applet {
+    // JSON starts with '{' (7B); EF.CardAccess is a DER SET (31).
+    const json = raw[0] === 0x7b ? (JSON.parse(new TextDecoder().decode(raw)) as IdentityInstallParams) : undefined;
+    const params = json === undefined ? raw : json.cardAccess !== undefined ? hexToBytes(json.cardAccess) : new Uint8Array(0);
     const protocols = params.length > 0 ? protocolsOfCardAccess(params) : DEFAULT_PACE_PROTOCOLS;
     const extra = composeTables(
       paceCommands(
@@ -117,8 +142,20 @@ export const ID_CARD_IDENTITY_APPLET: AppletFactory = Object.freeze({
       ),
       chipAuthCommands(CA_CONFIG),
       activeAuthCommands(AA_CONFIG),
+      // Personalization generates the AA and CA keys on the card (their slots' generate
+      // condition holds only under the transport key, during personalization).
+      keygenCommands(),
     );
-    return identityApplet(extra).create(params);
+    const applet = identityApplet(extra).create(params);
+    if (json === undefined || json.slots.length === 0) return applet;
+    const base = applet.install;
+    return {
+      ...applet,
+      install(ctx: InstallContext): void {
+        base?.(ctx);
+        installKeySlots(ctx, json.slots);
+      },
+    };
   },
 });
 

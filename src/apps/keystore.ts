@@ -34,27 +34,27 @@ export const KEYSTORE_APPLET: AppletFactory = Object.freeze({
   type: KEYSTORE_TYPE,
   create(params: Uint8Array): Applet {
     const commands = keyStoreCommands();
-    return {
-      install(ctx: InstallContext): void {
-        const doc = params.length === 0 ? { slots: [] as KeystoreSlot[] } : (JSON.parse(new TextDecoder().decode(params)) as { slots: KeystoreSlot[] });
-        for (const s of doc.slots) {
-          addKeySlot(
-            ctx.nv,
-            ctx.df,
-            newAsymmetricKey({
-              ref: s.ref,
-              type: s.type,
-              ...(s.curve !== undefined ? { curve: s.curve } : {}),
-              ...(s.bits !== undefined ? { bits: s.bits } : {}),
-              usage: s.usage,
-              label: s.label,
-              use: parseCondition(s.use),
-              pinAlways: s.pinAlways,
-            }),
-          );
-        }
-      },
-      commands,
-    };
+    const slots = params.length === 0 ? [] : (JSON.parse(new TextDecoder().decode(params)) as { slots: KeystoreSlot[] }).slots;
+    return { install: (ctx: InstallContext): void => installKeySlots(ctx, slots), commands };
   },
 });
+
+/** Creates empty key slots in the application's DF (what a keystore's install parameters describe). */
+export function installKeySlots(ctx: InstallContext, slots: readonly KeystoreSlot[]): void {
+  for (const s of slots) {
+    addKeySlot(
+      ctx.nv,
+      ctx.df,
+      newAsymmetricKey({
+        ref: s.ref,
+        type: s.type,
+        ...(s.curve !== undefined ? { curve: s.curve } : {}),
+        ...(s.bits !== undefined ? { bits: s.bits } : {}),
+        usage: s.usage,
+        label: s.label,
+        use: parseCondition(s.use),
+        pinAlways: s.pinAlways,
+      }),
+    );
+  }
+}

@@ -11,6 +11,8 @@
  * | `licence.dg6` | the licence DG6: a reference to the portrait file `portrait: application/file` with its SHA-256 | — |
  * | `finance.accounts` | EF.ACCOUNTS: one record (E3) per current or savings account | financialAccounts |
  * | `finance.cards` | EF.CARDS: one record (E3) per payment card (masked PAN only) | financialAccounts |
+ * | `icao.dg14` | DG14 (ICAO 9303-11 §9.2): ChipAuthenticationInfo (ECDH, AES-128) and ChipAuthenticationPublicKeyInfo of the key pair `chipAuthentication`, and ActiveAuthenticationInfo (SHA-256) when `activeAuthentication` names an EC key pair — made during the run from the keys generated on the card | — |
+ * | `icao.dg15` | DG15 (ICAO 9303-11 §6.1): the public key of the key pair `keyPair` — made during the run | — |
  * | `eservices.keys` | EF.KEYS: one record (E4) per key pair of the application this holder gets: label, usage, algorithm, key reference, certificate FID, PIN reference | eServices |
  *
  * Importing this module registers them (`profile.ts` does).
@@ -24,6 +26,10 @@ import { financeRecords } from '../apps/finance/records.js';
 import { encodeKeyRecord, type KeyDescriptor } from '../apps/eservices/records.js';
 import type { Condition } from '../card/security/access.js';
 import type { EServiceKeyPair } from '../holder/types.js';
+import { aaSecurityInfo, dg15Content } from '../crypto/aa.js';
+import { encodeDg14 } from '../lds/dg14.js';
+import { encodeSubjectPublicKeyInfo, type PublicKeyInfo } from '../crypto/asymmetric.js';
+import { CA_OID, PK_OID, chipAuthenticationInfo, chipAuthenticationPublicKeyInfo, encodeSecurityInfos, type SecurityInfo } from '../crypto/security-infos.js';
 import { PrepareError, registerEncoder, type Encoder, type EncoderContext, type EncoderProblem } from './encoders.js';
 
 /** Runs an application codec, turning its data errors into a {@link PrepareError} for the file. */
@@ -120,7 +126,51 @@ const APP_ENCODERS: readonly Encoder[] = [
         });
       }),
   },
+  {
+    name: 'icao.dg14',
+    description: 'DG14: Chip Authentication (chipAuthentication: key pair) and ECDSA Active Authentication (activeAuthentication: key pair) infos, from the keys generated on the card',
+    check: (content) => {
+      for (const [k, v] of Object.entries(content.args)) {
+        if (k !== 'chipAuthentication' && k !== 'activeAuthentication') return { key: k, message: 'not a key of the icao.dg14 encoder', hint: 'chipAuthentication, activeAuthentication (key pair names)' };
+        if (typeof v !== 'string') return { key: k, message: 'expected a key pair name' };
+      }
+      return content.args.chipAuthentication === undefined ? { key: 'chipAuthentication', message: 'the icao.dg14 encoder needs chipAuthentication: the key pair name' } : undefined;
+    },
+    encode: (ctx) => runtimeOnly(ctx),
+    runtime: (ctx, content, keys) => {
+      const ca = publicKey(ctx, keys, content.args.chipAuthentication as string);
+      // ICAO 9303-11 §9.2.5/§9.2.6: the CA key with explicit domain parameters, as a reader needs them for brainpool curves.
+      const infos: SecurityInfo[] = [
+        chipAuthenticationInfo({ protocol: CA_OID.ECDH_AES_128, version: 1 }),
+        chipAuthenticationPublicKeyInfo({ protocol: PK_OID.ECDH, subjectPublicKeyInfo: encodeSubjectPublicKeyInfo(ca, { explicit: true }) }),
+      ];
+      const aa = content.args.activeAuthentication as string | undefined;
+      if (aa !== undefined && publicKey(ctx, keys, aa).type === 'ec') infos.push(aaSecurityInfo('sha256'));
+      return encodeDg14({ securityInfos: encodeSecurityInfos(infos) });
+    },
+  },
+  {
+    name: 'icao.dg15',
+    description: 'DG15: the Active Authentication public key (keyPair: key pair), from the key generated on the card',
+    check: (content) => {
+      if (typeof content.args.keyPair !== 'string') return { key: 'keyPair', message: 'the icao.dg15 encoder needs keyPair: the key pair name' };
+      const k = Object.keys(content.args).find((x) => x !== 'keyPair');
+      return k === undefined ? undefined : { key: k, message: 'not a key of the icao.dg15 encoder', hint: 'keyPair' };
+    },
+    encode: (ctx) => runtimeOnly(ctx),
+    runtime: (ctx, content, keys) => dg15Content(encodeSubjectPublicKeyInfo(publicKey(ctx, keys, content.args.keyPair as string))),
+  },
 ];
+
+function runtimeOnly(ctx: EncoderContext): never {
+  throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, 'made during the run from a key generated on the card; not available in data preparation');
+}
+
+function publicKey(ctx: EncoderContext, keys: ReadonlyMap<string, PublicKeyInfo>, name: string): PublicKeyInfo {
+  const k = keys.get(name);
+  if (k === undefined) throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, `no key pair "${name}" was generated in this application`);
+  return k;
+}
 
 /** The PIN a key's use condition asks for first (what a terminal verifies before using it). */
 function firstPin(c: Condition): number | undefined {

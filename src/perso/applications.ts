@@ -7,6 +7,7 @@
  * |---|---|---|
  * | `card-level` | the MF's applet: EF.CardAccess, PACE with CAN/PIN/PUK, and the personalization channel | `pace: [{ protocol: ECDH-GM-AES-128, parameterId: 13 }]` |
  * | `icao-lds` | the eMRTD application with BAC (`apps/identity`) | — |
+ * | `icao-lds-aa-ca` | the ID card's eMRTD application with PACE, Active and Chip Authentication (`apps/id-card.ts`); AA/CA key pairs from `keyPairs`, DG14/DG15 by the `icao.dg14`/`icao.dg15` encoders during the run | `pace` as for card-level |
  * | `purse` | the stored-value purse (`apps/purse`) | `currency, maximum, initialBalance, pinThreshold, logSize, maxSessionOps, keyVersion, loadKey, purchaseKey` (keys as `{ operator, diversify }`) |
  * | `keystore` | a DF with the key store's commands (MSE, PSO, INTERNAL AUTHENTICATE, GENERATE ASYMMETRIC KEY PAIR); its key slots are the profile's `keyPairs` | — |
  * | `health-insurance` | the health insurance applet (`apps/health`; encoders `health.*`) | — |
@@ -34,6 +35,8 @@ import { HEALTH_APPLET } from '../apps/health/applet.js';
 import { LICENCE_APPLET } from '../apps/licence/applet.js';
 import { FINANCE_APPLET } from '../apps/finance/applet.js';
 import { ESERVICES_TYPE } from '../apps/eservices/layout.js';
+import { ID_CARD_IDENTITY_APPLET, ID_CARD_IDENTITY_TYPE, identityInstallParams } from '../apps/id-card.js';
+import { bytesToHex } from '../bytes/index.js';
 import { purseInstallParams, type PurseSpec } from '../apps/purse/params.js';
 import { PURSE_APPLET_TYPE } from '../apps/purse/protocol.js';
 import type { Segment } from './issues.js';
@@ -139,6 +142,22 @@ const BUILT_INS: readonly ApplicationType[] = [
     },
   },
   { type: IDENTITY_TYPE, factory: IDENTITY_APPLET },
+  {
+    // The eMRTD application with PACE, Active Authentication (key 01) and Chip Authentication
+    // (key 02) as the ID card has it (`apps/id-card.ts`): its key slots are the profile's
+    // keyPairs, generated on the card; DG14 and DG15 are made from their public keys.
+    type: ID_CARD_IDENTITY_TYPE,
+    factory: ID_CARD_IDENTITY_APPLET,
+    keySlots: true,
+    checkParams: (params) => {
+      for (const k of Object.keys(params)) if (k !== 'pace') return { path: [k], message: 'unknown key', hint: 'expected: pace' };
+      return undefined;
+    },
+    params: (app) => {
+      const slots = JSON.parse(new TextDecoder().decode(keystoreParams(app.keyPairs))) as { slots: KeystoreSlot[] };
+      return identityInstallParams({ cardAccess: bytesToHex(paceCardAccess(paceOf(app.params))), slots: slots.slots });
+    },
+  },
   {
     type: PURSE_APPLET_TYPE,
     factory: PURSE_APPLET,

@@ -32,6 +32,7 @@ import { holderDg11, holderDg12, holderDg2, holderDg3 } from '../apps/identity/d
 import { holderMrz } from '../holder/mrz.js';
 import type { Holder } from '../holder/types.js';
 import type { ApplicationSpec, ContentSpec, FileSpec } from './profile.js';
+import type { PublicKeyInfo } from '../crypto/asymmetric.js';
 
 /** What an encoder is given besides the profile's `content` keys. */
 export interface EncoderContext {
@@ -65,6 +66,12 @@ export interface Encoder {
   readonly check?: (content: ContentSpec, file: { readonly type: EfStructure; readonly records: number | undefined }) => EncoderProblem | undefined;
   /** The file's content: bytes for a transparent EF, records for a record EF. */
   readonly encode: (ctx: EncoderContext, content: ContentSpec) => Uint8Array | readonly Uint8Array[];
+  /**
+   * For a file made during the run from keys the card generated (DG14, DG15): its bytes from the
+   * public keys, by key pair name. Data preparation leaves such a file (and any security object
+   * covering it) to the runner, after the key pairs exist.
+   */
+  readonly runtime?: (ctx: EncoderContext, content: ContentSpec, publicKeys: ReadonlyMap<string, PublicKeyInfo>) => Uint8Array;
 }
 
 const registry = new Map<string, Encoder>();

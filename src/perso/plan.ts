@@ -55,8 +55,10 @@ export interface PlanStep {
   readonly bytes: number;
   /** For a key generated on the card: what the runner does with the answer. */
   readonly generate?: { readonly app: PreparedApplication; readonly keyPair: KeyPairSpec; readonly certificate: PreparedFile | undefined };
-  /** A security object over certificates issued at run time: the runner signs, creates, writes and reads it back. */
+  /** A security object over files made at run time: the runner signs, creates, writes and reads it back. */
   readonly sign?: { readonly app: PreparedApplication; readonly file: PreparedFile };
+  /** A file made at run time from the keys generated above (DG14, DG15): the runner encodes, creates, writes and reads it back. */
+  readonly derive?: { readonly app: PreparedApplication; readonly file: PreparedFile };
 }
 
 export interface Plan {
@@ -237,7 +239,7 @@ export function buildPlan(card: PreparedCard, opts: PlanOptions): Plan {
     } else {
       steps.push({ id: `${a.name}/select`, label: `${a.name}: select application ${bytesToHex(a.aid)} (${a.applet})`, kind: 'select', commands: [selectMf(), selectAid(a.aid)], bytes: 0 });
     }
-    for (const f of app.files) if (f.certificateOf === undefined && f.signLater === undefined) steps.push(fileStep(app, f, mode));
+    for (const f of app.files) if (f.certificateOf === undefined && f.signLater === undefined && f.runtime !== true) steps.push(fileStep(app, f, mode));
     secrets(a.name, a.name);
     for (const k of app.keyPairs) {
       const certificate = k.certify === undefined ? undefined : app.files.find((f) => f.spec.name === k.certify!.file);
@@ -251,11 +253,22 @@ export function buildPlan(card: PreparedCard, opts: PlanOptions): Plan {
       });
     }
     for (const f of app.files) {
+      if (f.runtime !== true) continue;
+      steps.push({
+        id: `${a.name}/${f.spec.name}`,
+        label: `${a.name}: ${f.spec.name} (FID ${hex4(f.spec.fid)}) from the public keys generated above (${f.spec.content!.encoder}), create, write, read back`,
+        kind: 'file',
+        commands: [],
+        bytes: 0,
+        derive: { app, file: f },
+      });
+    }
+    for (const f of app.files) {
       if (f.signLater === undefined) continue;
       const so = f.signLater.securityObject;
       steps.push({
         id: `${a.name}/${f.spec.name}`,
-        label: `${a.name}: sign ${f.spec.name} (${so.signer}, ${so.hash}) over ${[...so.covers.keys()].join(', ')} with the certificates issued above, create it (FID ${hex4(f.spec.fid)}), write, read back`,
+        label: `${a.name}: sign ${f.spec.name} (${so.signer}, ${so.hash}) over ${[...so.covers.keys()].join(', ')} with the files made above, create it (FID ${hex4(f.spec.fid)}), write, read back`,
         kind: 'file',
         commands: [],
         bytes: 0,
@@ -280,7 +293,7 @@ export function planApduCount(plan: Plan): number {
   // A run-time file (certificate, security object) takes CREATE FILE, UPDATE BINARY and a
   // read-back: 3 extended APDUs, or about 2 + 2 × 223-byte pieces of a ~1–2 KB file when short.
   const runtime = plan.apdu === 'extended' ? 3 : 4;
-  return plan.steps.reduce((n, s) => n + s.commands.length + (s.generate?.certificate !== undefined || s.sign !== undefined ? runtime : 0), 0);
+  return plan.steps.reduce((n, s) => n + s.commands.length + (s.generate?.certificate !== undefined || s.sign !== undefined || s.derive !== undefined ? runtime : 0), 0);
 }
 
 /** A command's bytes with secrets filled in (for sending). */
@@ -330,6 +343,9 @@ export function renderScript(plan: Plan): string {
         `#   the runner issues an X.509 certificate for the public key above (${s.generate.keyPair.certify!.signer}),`,
         `#   creates ${f.name} (FID ${hex4(f.fid)}) with CREATE FILE, writes it with UPDATE BINARY and reads it back.`,
       );
+    }
+    if (s.derive !== undefined) {
+      out.push(`#   the runner encodes this file from the public keys generated above, creates ${s.derive.file.spec.name} with CREATE FILE, writes it with UPDATE BINARY and reads it back.`);
     }
     if (s.sign !== undefined) {
       out.push(`#   the runner signs this security object once the certificates above exist, creates ${s.sign.file.spec.name} with CREATE FILE, writes it with UPDATE BINARY and reads it back.`);

@@ -42,16 +42,18 @@ export interface PreparedFile {
   readonly size: number;
   /** Written at run time from a key generated on the card. */
   readonly certificateOf?: KeyPairSpec;
+  /** Made during the run by its encoder's `runtime` from the keys generated on the card (DG14, DG15). */
+  readonly runtime?: true;
   /**
-   * A security object that covers a certificate issued at run time: signed by the runner once
-   * the certificates exist. `known` holds the data groups prepared now; `certificates` maps the
-   * certificate files to their data group numbers.
+   * A security object that covers files made at run time (certificates of on-card keys, DG14,
+   * DG15): signed by the runner once they exist. `known` holds the data groups prepared now;
+   * `later` maps the run-time files to their data group numbers.
    */
   readonly signLater?: {
     readonly securityObject: SecurityObjectSpec;
     readonly signer: CertifiedKey;
     readonly known: ReadonlyMap<number, Uint8Array>;
-    readonly certificates: ReadonlyMap<string, number>;
+    readonly later: ReadonlyMap<string, number>;
   };
 }
 
@@ -77,6 +79,8 @@ export interface PreparedKey {
 
 export interface PreparedCard {
   readonly profile: Profile;
+  /** The holder document (run-time encoders read it). */
+  readonly holder: Holder;
   readonly holderId: string;
   /** Latin name as printed ("SPECIMEN, AMINA HASSAN"). */
   readonly holderName: string;
@@ -185,6 +189,11 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
         encoded.set(f.name, { spec: f, data: undefined, records: undefined, size: f.size === 'fit' ? 0 : f.size, certificateOf: cert });
         continue;
       }
+      if (f.content !== undefined && getEncoder(f.content.encoder)!.runtime !== undefined) {
+        if (f.type !== 'transparent') throw new PrepareError(holderId, where, `the ${f.content.encoder} encoder makes a transparent EF`);
+        encoded.set(f.name, { spec: f, data: undefined, records: undefined, size: f.size === 'fit' ? 0 : f.size, runtime: true });
+        continue;
+      }
       let out: Uint8Array | readonly Uint8Array[] = new Uint8Array(0);
       if (f.content !== undefined) {
         const ctx: EncoderContext = { holder, holderId, application: app, file: f, present: names, now, earlier: (ref) => earlier.get(ref) };
@@ -209,11 +218,11 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
         // A record EF is hashed as its records concatenated, in record order.
         if (f?.data !== undefined) dgs.set(n, f.data);
         else if (f?.records !== undefined) dgs.set(n, concatBytes(...f.records));
-        else if (f?.certificateOf !== undefined) later.set(name, n);
+        else if (f?.certificateOf !== undefined || f?.runtime === true) later.set(name, n);
       }
       const spec = app.files.find((f) => f.name === s.file)!;
       if (later.size > 0) {
-        const signLater = { securityObject: s, signer: signer(s.signer, `${app.name}/${s.file}`), known: dgs, certificates: later };
+        const signLater = { securityObject: s, signer: signer(s.signer, `${app.name}/${s.file}`), known: dgs, later };
         encoded.set(s.file, { spec, data: undefined, records: undefined, size: spec.size === 'fit' ? 0 : spec.size, signLater });
         continue;
       }
@@ -243,6 +252,7 @@ export function prepareCard(profile: Profile, holder: Holder, opts: PrepareOptio
   const i = holder.identity;
   return {
     profile,
+    holder,
     holderId,
     holderName: `${i.primaryIdentifier}${i.secondaryIdentifier !== undefined ? `, ${i.secondaryIdentifier}` : ''}`,
     applications,

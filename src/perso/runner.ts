@@ -23,7 +23,8 @@ import { parseResponseApdu } from '../apdu/response.js';
 import { bytesToHex, equalBytes, u16 } from '../bytes/index.js';
 import { parseAtr } from '../atr/index.js';
 import { findTlv, parseTlv } from '../tlv/ber.js';
-import { decodePublicKeyTemplate, encodeSubjectPublicKeyInfo, type EcCurveName } from '../crypto/asymmetric.js';
+import { decodePublicKeyTemplate, encodeSubjectPublicKeyInfo, type EcCurveName, type PublicKeyInfo } from '../crypto/asymmetric.js';
+import { getEncoder, type EncoderContext } from './encoders.js';
 import { CardMuteError, type Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { openPersoChannel, PersoChannelError } from './channel.js';
@@ -185,6 +186,9 @@ export async function personalize(transport: Transport, plan: Plan, opts: PersoR
     const totalBytes = plan.steps.reduce((n, s) => n + s.bytes, 0);
     let filesVerified = 0;
     const certificates: CertificateIssued[] = [];
+    // Public keys generated on the card (application → key pair → key) and files made during the run (application/file → bytes).
+    const publicKeys = new Map<string, Map<string, PublicKeyInfo>>();
+    const made = new Map<string, Uint8Array>();
     for (const [i, step] of plan.steps.entries()) {
       stepId = step.id;
       await opts.onStepStart?.(step, i, serial);
@@ -192,14 +196,31 @@ export async function personalize(transport: Transport, plan: Plan, opts: PersoR
       for (const [j, c] of step.commands.entries()) {
         const data = await send(c, `${step.id} command ${j + 1}`);
         if (step.generate !== undefined && j === step.commands.length - 1) {
-          const issued = await certify(step, data, plan, send);
+          const g = step.generate;
+          const info = decodePublicKeyTemplate(data, g.keyPair.curve !== undefined ? { curve: g.keyPair.curve as EcCurveName } : {});
+          const keys = publicKeys.get(g.app.spec.name) ?? new Map<string, PublicKeyInfo>();
+          publicKeys.set(g.app.spec.name, keys.set(g.keyPair.name, info));
+          const issued = await certify(step, info, plan, send);
           if (issued !== undefined) {
             certificates.push(issued);
+            made.set(`${issued.application}/${issued.file}`, issued.certificate);
             filesVerified++;
           }
         }
       }
-      if (step.sign !== undefined) await signLater(step, certificates, plan, send);
+      if (step.derive !== undefined) {
+        const { app, file } = step.derive;
+        const content = file.spec.content!;
+        const ctx: EncoderContext = { holder: plan.card.holder, holderId: plan.card.holderId, application: app.spec, file: file.spec, present: new Set(app.files.map((f) => f.spec.name)), now: plan.card.now, earlier: () => undefined };
+        const bytes = getEncoder(content.encoder)!.runtime!(ctx, content, publicKeys.get(app.spec.name) ?? new Map());
+        await writeRuntimeFile(step, file.spec, bytes, plan, send);
+        made.set(`${app.spec.name}/${file.spec.name}`, bytes);
+        filesVerified++;
+      }
+      if (step.sign !== undefined) {
+        await signLater(step, made, plan, send);
+        filesVerified++;
+      }
       if (step.kind === 'file') filesVerified++;
       bytes += step.bytes;
       await opts.onStep?.({ step, index: i, total: plan.steps.length, apdus, bytes, totalBytes });
@@ -248,17 +269,17 @@ async function writeRuntimeFile(
  */
 async function signLater(
   step: PlanStep,
-  issued: readonly CertificateIssued[],
+  made: ReadonlyMap<string, Uint8Array>,
   plan: Plan,
   send: (c: PlanCommand | Uint8Array, what: string) => Promise<Uint8Array>,
 ): Promise<void> {
   const { app, file } = step.sign!;
   const later = file.signLater!;
   const dgs = new Map(later.known);
-  for (const [name, n] of later.certificates) {
-    const c = issued.find((x) => x.application === app.spec.name && x.file === name);
-    if (c === undefined) throw new Error(`${step.id}: ${name} was not issued, ${file.spec.name} cannot cover it`);
-    dgs.set(n, c.certificate);
+  for (const [name, n] of later.later) {
+    const bytes = made.get(`${app.spec.name}/${name}`);
+    if (bytes === undefined) throw new Error(`${step.id}: ${name} was not made, ${file.spec.name} cannot cover it`);
+    dgs.set(n, bytes);
   }
   const sod = buildSod(dgs, later.signer, { hashAlgorithm: later.securityObject.hash, signingTime: plan.card.now });
   await writeRuntimeFile(step, file.spec, sod, plan, send);
@@ -267,13 +288,12 @@ async function signLater(
 /** After GENERATE ASYMMETRIC KEY PAIR: the certificate issued and written (create, write, read back). */
 async function certify(
   step: PlanStep,
-  publicKeyTemplate: Uint8Array,
+  info: PublicKeyInfo,
   plan: Plan,
   send: (c: PlanCommand | Uint8Array, what: string) => Promise<Uint8Array>,
 ): Promise<CertificateIssued | undefined> {
   const g = step.generate!;
   const k = g.keyPair;
-  const info = decodePublicKeyTemplate(publicKeyTemplate, k.curve !== undefined ? { curve: k.curve as EcCurveName } : {});
   const f: PreparedFile | undefined = g.certificate;
   if (f === undefined || k.certify === undefined) return undefined;
   const issuer = plan.card.cardIssuer;

@@ -71,6 +71,9 @@ const content = {
     unicodeVersion: { type: 'string', pattern: '^\\d{1,2}\\.\\d{1,2}\\.\\d{1,2}$', description: 'icao.com encoder: the Unicode version EF.COM announces (default "4.0.0")' },
     portrait: { type: 'string', pattern: '^[^/]+/[^/]+$', description: 'licence.dg6 encoder: the portrait file as application/file (e.g. identity/DG2), written earlier in the profile' },
     typeApprovalNumber: { type: 'string', description: 'licence.dg1 encoder: the type approval number (ISO/IEC 18013-2), optional' },
+    chipAuthentication: { type: 'string', minLength: 1, description: 'icao.dg14 encoder: the key pair (of this application) for Chip Authentication' },
+    activeAuthentication: { type: 'string', minLength: 1, description: 'icao.dg14 encoder: the EC key pair for Active Authentication (adds ActiveAuthenticationInfo)' },
+    keyPair: { type: 'string', minLength: 1, description: 'icao.dg15 encoder: the key pair for Active Authentication' },
   },
   description: 'where the file content comes from: an encoder over holder fields',
 } as const;

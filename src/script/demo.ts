@@ -290,6 +290,11 @@ export interface MainDemoReport {
     readonly licence: string | undefined;
     readonly accounts: number;
     readonly eServiceKeys: readonly string[];
+    /** Chip and Active Authentication with the keys generated on the card. */
+    readonly chipAuthentication: string;
+    readonly activeAuthentication: string;
+    /** readIdCard's verdict over everything: valid, invalid or incomplete. */
+    readonly verdict: string;
   };
   /** The whole read, as `chipwright read` reports it. */
   readonly read: IdCardReadResult;
@@ -343,7 +348,7 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
   const allValid = perApp.every((a) => a.passiveAuth === 'valid') && apps.every((a) => a.problems.length === 0);
   const certsValid = (read.eServices?.keys ?? []).every((k) => k.certificateCheck.verdict === 'valid');
   const refusedAgain = again instanceof PersoError && again.reason === 'operational' && !again.written;
-  const ok = allValid && certsValid && read.aborted === undefined && id?.fullNameArabic === holder.identity.fullNameArabic && card.state.lifeCycle === 'operational' && refusedAgain;
+  const ok = read.verdict === 'valid' && allValid && certsValid && read.aborted === undefined && id?.fullNameArabic === holder.identity.fullNameArabic && card.state.lifeCycle === 'operational' && refusedAgain;
   const ins = h?.healthInsurance;
   const dl = h?.drivingLicence;
   return {
@@ -368,6 +373,9 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
       licence: dl === undefined ? undefined : `${dl.number}, categories ${dl.categories.map((c) => c.category).join(', ')}, until ${dl.dateOfExpiry}`,
       accounts: h?.financialAccounts.length ?? 0,
       eServiceKeys: (read.eServices?.keys ?? []).map((k) => `${k.descriptor.label} (certificate ${k.certificateCheck.verdict})`),
+      chipAuthentication: read.access.chipAuthentication.verdict,
+      activeAuthentication: read.access.activeAuthentication.verdict,
+      verdict: read.verdict,
     },
     read,
     lifeCycle: card.state.lifeCycle,
@@ -396,6 +404,7 @@ export function formatMainDemoReport(r: MainDemoReport): string[] {
   if (r.readBack.licence !== undefined) lines.push(`  driving licence ${r.readBack.licence}`);
   lines.push(`  ${r.readBack.accounts} financial account(s); e-services keys ${r.readBack.eServiceKeys.join(', ') || 'none'}`);
   lines.push(`  passive authentication: ${r.readBack.applications.map((a) => `${a.name} ${a.passiveAuth}`).join(', ')}`);
+  lines.push(`  chip authentication ${r.readBack.chipAuthentication}, active authentication ${r.readBack.activeAuthentication} (keys generated on the card); the card reads as ${r.readBack.verdict.toUpperCase()}`);
   lines.push('');
   lines.push(`Card life cycle: personalization → ${r.lifeCycle}; personalizing it again ${r.refusedAgain ? 'is refused' : 'was NOT refused'}`);
   if (r.cardPath !== undefined) lines.push(`Card image saved to ${r.cardPath}`);
