@@ -342,7 +342,11 @@ class OpensslGroup extends NobleGroup {
       this.#explicit = null;
       return undefined;
     }
-    return new Uint8Array(spki.subarray(spki.length - len));
+    const q = new Uint8Array(spki.subarray(spki.length - len));
+    // For sharedX the point is the ECDH secret: wipe OpenSSL's copy that we were handed. (The key
+    // objects keep the scalar inside OpenSSL until collected; OpenSSL clears it when freeing.)
+    spki.fill(0);
+    return q;
   }
 }
 
