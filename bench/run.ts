@@ -2,6 +2,8 @@
  * `npm run bench` — runs the benchmark suite, writes bench/results.json and bench/RESULTS.md.
  * `--smoke`: a few seconds with small counts (CI keeps the suite from rotting; figures meaningless).
  * `--out DIR`: where to write the results (default: bench/).
+ * `--only GROUP,...`: just these groups (card-os, vsmartcard, sm, pace, replay, asymmetric, purse,
+ *   perso, pcsc, perso-readers); results then hold only those figures.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +17,7 @@ import { replayFigures } from './replay.js';
 import { purseFigures } from './purse.js';
 import { asymmetricFigures } from './asymmetric.js';
 import { persoFigures } from './perso.js';
+import { persoReaderFigures } from './perso-readers.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -28,17 +31,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outDir = arg('--out') ?? join(here, '..', '..', 'bench');
 const opts = smoke ? { ms: 50, rounds: 2, smoke } : { ms: 1000, rounds: 7, smoke };
 
-const figures: Figure[] = [
-  ...cardOsFigures(opts),
-  ...(await vsmartcardFigures(opts)),
-  ...(await smFigures(opts)),
-  ...(await paceFigures(opts)),
-  ...(await replayFigures(opts)),
-  ...(await asymmetricFigures(opts)),
-  ...(await purseFigures(opts)),
-  ...(await persoFigures(opts)),
-  ...(await pcscFigures(opts)),
+/** `--only sm,pace`: just these groups (by hand, while working on one figure). */
+const only = arg('--only')?.split(',');
+const groups: readonly [string, () => Figure[] | Promise<Figure[]>][] = [
+  ['card-os', () => cardOsFigures(opts)],
+  ['vsmartcard', () => vsmartcardFigures(opts)],
+  ['sm', () => smFigures(opts)],
+  ['pace', () => paceFigures(opts)],
+  ['replay', () => replayFigures(opts)],
+  ['asymmetric', () => asymmetricFigures(opts)],
+  ['purse', () => purseFigures(opts)],
+  ['perso', () => persoFigures(opts)],
+  ['pcsc', () => pcscFigures(opts)],
+  ['perso-readers', () => persoReaderFigures({ rounds: smoke ? 1 : 3, smoke })],
 ];
+const unknown = only?.filter((g) => !groups.some(([n]) => n === g)) ?? [];
+if (unknown.length > 0) throw new Error(`--only: unknown group(s) ${unknown.join(', ')}; groups: ${groups.map(([n]) => n).join(', ')}`);
+const figures: Figure[] = [];
+for (const [name, run] of groups) if (only === undefined || only.includes(name)) figures.push(...(await run()));
 
 const date = new Date().toISOString();
 const doc = { date, machine: machine(), mode: smoke ? 'smoke' : 'full', figures };

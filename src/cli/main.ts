@@ -26,6 +26,7 @@ import { registerPerso } from './commands/perso.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerPki } from './commands/pki.js';
 import { registerBatch } from './commands/batch.js';
+import { registerFeed } from './commands/feed.js';
 import { registerRead } from './commands/read.js';
 
 /** The package version, from the package.json above this module (src/ or dist/src/). */
@@ -71,6 +72,7 @@ export function buildProgram(cli: CliContext): Command {
   registerPrepare(program, cli);
   registerPerso(program, cli);
   registerBatch(program, cli);
+  registerFeed(program, cli);
   registerRead(program, cli);
   const script = program.command('script').description('APDU scripts (apdu/README.md)');
   registerScriptRun(script, cli);

@@ -310,7 +310,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * A PC/SC reader: waits for a card (polling every 100 ms), connects exclusively, and after the
- * run waits for the card to be taken out before it waits for the next.
+ * run waits for the card to be taken out before it waits for the next — except a card left
+ * unused because no holder remained, which stays in the reader and ends the worker.
  */
 export function pcscReader(name: string, opts: { readonly pollMs?: number; readonly stop?: AbortSignal } = {}): BatchReader {
   const poll = opts.pollMs ?? 100;
@@ -327,8 +328,11 @@ export function pcscReader(name: string, opts: { readonly pollMs?: number; reado
       return {
         transport: t,
         atr,
-        release: async () => {
+        release: async (outcome) => {
           await t.close();
+          // A card nothing was written to (no holder left) stays in the reader, blank, for the
+          // next run; any other waits to be taken out before the next one is taken.
+          if (outcome === 'unused') return;
           while (await present()) {
             if (opts.stop?.aborted === true) return;
             await sleep(poll);
