@@ -14,6 +14,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Standard error is a terminal (progress lines may redraw in place). */
   readonly stderrIsTTY: boolean;
+  /** Standard output is a terminal too (lines must then go above a progress bar, not through it). */
+  readonly stdoutIsTTY?: boolean;
 }
 
 /** The real process. A closed pipe on stdout (`| head`) ends output quietly instead of crashing. */
@@ -33,6 +35,7 @@ export function processIo(): CliIo {
     stdin: process.stdin,
     env: process.env,
     stderrIsTTY: process.stderr.isTTY === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
   };
 }
 

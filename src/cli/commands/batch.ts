@@ -20,6 +20,7 @@ import { FileJournal, type Journal } from '../../perso/journal.js';
 import { SqliteJournal } from '../../perso/journal-sqlite.js';
 import { InputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { BatchProgress } from '../progress.js';
 import { intOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
@@ -55,6 +56,8 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
     // A journal that cannot be opened (not SQLite, damaged, another run's audit log) is bad input.
     throw e instanceof Error ? new InputFileError(e.message) : e;
   }
+  // Bars on a terminal only (and not with --json, whose reader is a program).
+  const progress = new BatchProgress(o.json === true ? { ...io, stderrIsTTY: false } : io);
   try {
     for (const x of journal.interrupted) {
       io.stderr(`chipwright: last run stopped while writing holder ${x.id} to card ${x.serial} (step ${x.step}): that card is ${x.step.endsWith('/activate') ? 'possibly complete — check it' : 'spoiled'}\n`);
@@ -70,12 +73,15 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
       ...(o.mailer !== undefined ? { mailer: o.mailer } : {}),
       retryFailed: o.retryFailed === true,
       ...(o.limit !== undefined ? { limit: intOption(o.limit, '--limit', 1, 10_000_000) } : {}),
+      onStep: (reader, holderId, step, of) => progress.step(reader, holderId, step, of),
       onResult: (r) => {
-        if (o.json === true) io.stdout(`${JSON.stringify(r)}\n`);
-        else if (r.outcome === 'verified') io.stdout(`${r.serial} ${r.holderId} ${Math.round(r.ms ?? 0)} ms ${r.reader}\n`);
-        else io.stdout(`${r.serial ?? '-'} ${r.holderId} ${r.outcome.toUpperCase()} ${r.reader}${r.step !== undefined ? ` at ${r.step}` : ''}: ${(r.reason ?? '').split('\n')[0]}\n`);
+        progress.result(r.outcome === 'verified');
+        if (o.json === true) progress.log(JSON.stringify(r), io.stdout);
+        else if (r.outcome === 'verified') progress.log(`${r.serial} ${r.holderId} ${Math.round(r.ms ?? 0)} ms ${r.reader}`, io.stdout);
+        else progress.log(`${r.serial ?? '-'} ${r.holderId} ${r.outcome.toUpperCase()} ${r.reader}${r.step !== undefined ? ` at ${r.step}` : ''}: ${(r.reason ?? '').split('\n')[0]}`, io.stdout);
       },
     });
+    progress.end();
     io.stderr(
       `batch: ${summary.verified} verified, ${summary.failed} failed, ${summary.skipped} settled before${summary.interrupted.length > 0 ? `, ${summary.interrupted.length} spoiled by the last run` : ''}${summary.refusedCards.length > 0 ? `, ${summary.refusedCards.length} cards refused` : ''}; journal ${o.journal}\n`,
     );
@@ -83,6 +89,7 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
   } catch (e) {
     throw asInputError(e);
   } finally {
+    progress.end();
     journal.close();
   }
 }

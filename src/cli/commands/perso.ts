@@ -25,12 +25,13 @@ import { OperatorKeyError, loadOperatorKeys, operatorKeyNames, type OperatorKeys
 import { buildPlan, type Plan } from '../../perso/plan.js';
 import { pinMailerEntry, prepareCard } from '../../perso/prepare.js';
 import { loadProfile, type Profile } from '../../perso/profile.js';
-import { personalize, PersoError, type PersoProgress, type PersoResult } from '../../perso/runner.js';
+import { personalize, PersoError, type PersoResult } from '../../perso/runner.js';
 import { SignerError, loadSigner } from '../../perso/signers.js';
 import { parseAtr } from '../../atr/index.js';
 import { CardFile, pathExists, writeCardImage } from '../card-file.js';
 import { InputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { PersoProgressLine } from '../progress.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
 import { withReader } from './readers.js';
@@ -97,23 +98,8 @@ export function resultLine(r: PersoResult): string {
   return `${r.serial} ${r.holderId} ${Math.round(r.ms)} ms (${r.apdus} APDUs, ${r.filesVerified} files verified, ${r.lifeCycle})`;
 }
 
-/** The progress line on standard error: redrawn on a terminal, one line per card otherwise. */
-export class PersoProgressLine {
-  constructor(
-    private readonly io: CliIo,
-    private readonly label: string,
-  ) {}
-  update(p: PersoProgress): void {
-    if (!this.io.stderrIsTTY) return;
-    const width = 20;
-    const done = Math.round(((p.index + 1) / p.total) * width);
-    const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
-    this.io.stderr(`\r\x1b[K${this.label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] step ${p.index + 1}/${p.total} ${p.step.id.slice(0, 28)} · ${kb(p.bytes)}/${kb(p.totalBytes)} · ${p.apdus} APDUs`);
-  }
-  end(): void {
-    if (this.io.stderrIsTTY) this.io.stderr('\r\x1b[K');
-  }
-}
+/** The progress bar (cli-progress, `../progress.ts`); here for the commands that import it from perso. */
+export { PersoProgressLine };
 
 function resolveApdu(profile: Profile, atr: Uint8Array): 'extended' | 'short' {
   if (profile.channel.apdu !== 'auto') return profile.channel.apdu;
