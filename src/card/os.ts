@@ -20,7 +20,7 @@ import { NvMemory, PowerLoss } from './nv.js';
 import { CardRng } from './rng.js';
 import { Channel, type SelectedApplet } from './channel.js';
 import { CommandContext, type CardEvent, type CardInternals } from './context.js';
-import type { AppletFactory } from './applet.js';
+import type { Applet, AppletFactory } from './applet.js';
 import type { AppletRecord, CardState } from './state.js';
 import { LCS, newDf, type DedicatedFile, type FileNode } from './fs/file.js';
 import { attach, dfByExactName, isWithin } from './fs/tree.js';
@@ -262,6 +262,8 @@ export class Card implements CardInternals {
   }
 
   /** Rebuilds the DF → applet map (after install, load or a DELETE FILE). */
+  private readonly appletOfRecord = new WeakMap<AppletRecord, Applet>();
+
   rebuildApplets(): void {
     this.appletByDf.clear();
     for (const record of this.state.applets) {
@@ -273,7 +275,14 @@ export class Card implements CardInternals {
           `applet type "${record.type}" (AID ${Buffer.from(record.aid).toString('hex').toUpperCase()}) is not registered; pass its factory in CardOptions.applets`,
         );
       }
-      this.appletByDf.set(df, { record, df, applet: factory.create(record.params) });
+      // An applet already made for this very record is kept: installing a second applet must
+      // not re-create (and re-parse the parameters of) every one before it.
+      let applet = this.appletOfRecord.get(record);
+      if (applet === undefined) {
+        applet = factory.create(record.params);
+        this.appletOfRecord.set(record, applet);
+      }
+      this.appletByDf.set(df, { record, df, applet });
     }
   }
 
