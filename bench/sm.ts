@@ -13,8 +13,9 @@
  * peer — the same READ BINARY in plain, card only — measured in the same rounds, so the ratio
  * stays meaningful on a busy machine where absolute rates swing by 2×. Its note adds the same
  * rounds per CPU-second of this process (`process.cpuUsage`, all threads, GC included) and the
- * load average when they started: on a shared 2-core machine at a load of 8–10 the wall-clock
- * rate fell to a third of the CPU-time rate, which moved far less between runs.
+ * load average when they started. On the shared 2-core machine at a load of 8–10 the wall-clock
+ * rate fell to about a third of the CPU-time rate, and even that one varied twofold between runs:
+ * compare two builds in one process with their rounds alternated, not figures from different runs.
  *
  * Wiring (bench/run.ts): `import { smFigures } from './sm.js'` and `...smFigures(opts)`.
  */
