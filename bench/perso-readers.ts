@@ -103,7 +103,7 @@ export async function persoReaderFigures(opts: { rounds: number; smoke: boolean 
     let apdus = 0;
     let failed = '';
     const t0 = performance.now();
-    await runBatch({
+    const batch = runBatch({
       profile,
       data: holders(perRun * readers),
       journal,
@@ -113,10 +113,24 @@ export async function persoReaderFigures(opts: { rounds: number; smoke: boolean 
       apdu: 'auto',
       onResult: (r) => {
         if (r.outcome !== 'verified') failed ||= `${r.outcome}: ${r.reason ?? ''}`;
+        if (process.env.CHIPWRIGHT_BENCH_VERBOSE === '1') process.stderr.write(`bench/perso-readers: ${readers} reader(s): ${r.outcome} ${r.holderId} on ${r.reader}\n`);
         last = performance.now();
         apdus = r.apdus ?? apdus;
       },
     });
+    // A batch that stops moving (a card that never comes, a feeder that died) is an error with
+    // what the readers show, not a bench that waits for ever.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void listReaders().then((rs) => reject(new Error(`bench/perso-readers: the ${readers}-reader batch did not finish in 120 s; readers: ${JSON.stringify(rs.map((x) => [x.name, x.card]))}; feeders alive: ${feeders.map((f) => f.exitCode === null).join(', ')}`)));
+      }, 120_000);
+    });
+    try {
+      await Promise.race([batch, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
     journal.close?.();
     if (failed !== '') throw new Error(`bench/perso-readers: a card failed (${failed})`);
     return { rate: (perRun * readers) / ((last - t0) / 1000), apdus };

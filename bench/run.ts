@@ -3,7 +3,7 @@
  * `--smoke`: a few seconds with small counts (CI keeps the suite from rotting; figures meaningless).
  * `--out DIR`: where to write the results (default: bench/).
  * `--only GROUP,...`: just these groups (card-os, vsmartcard, sm, pace, replay, asymmetric, purse,
- *   perso, pcsc, perso-readers); results then hold only those figures.
+ *   perso, read, pcsc, perso-readers); results then hold only those figures.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -18,6 +18,7 @@ import { purseFigures } from './purse.js';
 import { asymmetricFigures } from './asymmetric.js';
 import { persoFigures } from './perso.js';
 import { persoReaderFigures } from './perso-readers.js';
+import { readFigures } from './read.js';
 import { fmt, machine, type Figure } from './lib.js';
 
 function arg(name: string): string | undefined {
@@ -42,6 +43,7 @@ const groups: readonly [string, () => Figure[] | Promise<Figure[]>][] = [
   ['asymmetric', () => asymmetricFigures(opts)],
   ['purse', () => purseFigures(opts)],
   ['perso', () => persoFigures(opts)],
+  ['read', () => readFigures(opts)],
   ['pcsc', () => pcscFigures(opts)],
   ['perso-readers', () => persoReaderFigures({ rounds: smoke ? 1 : 3, smoke })],
 ];

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { saveCardImage } from '../card/image.js';
 import type { Card } from '../card/os.js';
 import { InProcessTransport } from '../transport/in-process.js';
-import { listReaders, PcscTransport } from '../transport/pcsc.js';
+import { PcscReaderMonitor, PcscTransport } from '../transport/pcsc.js';
 import type { Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { parseAtr } from '../atr/index.js';
@@ -315,12 +315,25 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export function pcscReader(name: string, opts: { readonly pollMs?: number; readonly stop?: AbortSignal } = {}): BatchReader {
   const poll = opts.pollMs ?? 100;
-  const present = async (): Promise<boolean> => (await listReaders()).some((r) => r.name === name && r.card && r.atr !== undefined);
+  // One context for all the polling of this reader (module comment of PcscReaderMonitor).
+  let monitor: Promise<PcscReaderMonitor> | undefined;
+  const present = async (): Promise<boolean> => {
+    monitor ??= PcscReaderMonitor.open();
+    return (await monitor).readers().some((r) => r.name === name && r.card && r.atr !== undefined);
+  };
+  const done = async (): Promise<void> => {
+    const m = monitor;
+    monitor = undefined;
+    if (m !== undefined) await (await m).close();
+  };
   return {
     name,
     async nextCard(): Promise<CardSlot | undefined> {
       while (!(await present())) {
-        if (opts.stop?.aborted === true) return undefined;
+        if (opts.stop?.aborted === true) {
+          await done();
+          return undefined;
+        }
         await sleep(poll);
       }
       const t = await PcscTransport.open(name);
@@ -332,9 +345,15 @@ export function pcscReader(name: string, opts: { readonly pollMs?: number; reado
           await t.close();
           // A card nothing was written to (no holder left) stays in the reader, blank, for the
           // next run; any other waits to be taken out before the next one is taken.
-          if (outcome === 'unused') return;
+          if (outcome === 'unused') {
+            await done();
+            return;
+          }
           while (await present()) {
-            if (opts.stop?.aborted === true) return;
+            if (opts.stop?.aborted === true) {
+              await done();
+              return;
+            }
             await sleep(poll);
           }
         },

@@ -378,6 +378,31 @@ function infoOf(index: number, name: string, w: ReaderWatch | undefined): PcscRe
  *
  * @example (await listReaders()).map((r) => `${r.index} ${r.name} ${r.card ? 'card' : 'empty'}`)
  */
+/**
+ * Readers' states followed through one PC/SC context kept open (pcsclite's status thread keeps
+ * them current), for a caller that polls often — a batch worker waiting for cards to come and go.
+ * {@link listReaders} opens a context per call, and pcscd refuses new contexts ("Access denied")
+ * once a long run has opened thousands.
+ *
+ * @example const m = await PcscReaderMonitor.open(); m.readers().find((r) => r.name === name)?.card; await m.close();
+ */
+export class PcscReaderMonitor {
+  private constructor(private readonly ctx: PcscContext) {}
+
+  static async open(): Promise<PcscReaderMonitor> {
+    return new PcscReaderMonitor(await PcscContext.establish());
+  }
+
+  /** The readers as last reported. */
+  readers(): PcscReaderInfo[] {
+    return this.ctx.names.map((n, i) => infoOf(i, n, this.ctx.watch(n)));
+  }
+
+  close(): Promise<void> {
+    return this.ctx.close();
+  }
+}
+
 export async function listReaders(): Promise<PcscReaderInfo[]> {
   const ctx = await PcscContext.establish();
   try {
