@@ -65,7 +65,7 @@ export async function persoFigures(opts: { ms: number; rounds: number; smoke: bo
     rates.push(n / ((performance.now() - start) / 1000));
   }
   const figures: Figure[] = [
-    summarize('perso qatar-id in-process (20 KB face; prep + APDUs + read-back + 2 on-card keys)', 'cards/s', rates, `${apdus} APDUs per card`),
+    summarize('perso qatar-id in-process (20 KB face; prep + APDUs + read-back + 4 on-card keys, 2 certificates)', 'cards/s', rates, `${apdus} APDUs per card`),
   ];
 
   // Peak RSS while preparing N holders streamed from JSON Lines.
