@@ -34,7 +34,8 @@ import { median, summarize, type Figure } from './lib.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BIN = [join(HERE, '..', '..', 'bin', 'chipwright.js'), join(HERE, '..', 'bin', 'chipwright.js')].find((p) => existsSync(p)) ?? 'bin/chipwright.js';
-const ROOT = dirname(BIN) === 'bin' ? '.' : join(dirname(BIN), '..');
+/** The repository (BIN is <root>/bin/chipwright.js). */
+const ROOT = join(dirname(BIN), '..');
 
 async function waitForCards(names: readonly string[], timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -85,6 +85,12 @@ describe('profiles', () => {
     expect(() => parseProfile(text, 'bad.yaml')).toThrow(/bad\.yaml:10 applications\[0\]\.files\[0\]\.access\.read/);
     expect(() => parseProfile(text, 'bad.yaml')).toThrow(/unknown encoder "nope"/);
   });
+
+  it('a DG14/DG15 naming a key pair the application does not have is refused when the profile loads, not mid-card', () => {
+    const text = readFileSync('profiles/qatar-id.yaml', 'utf8').replace('keyPair: active-authentication', 'keyPair: aa-key');
+    expect(text).toContain('keyPair: aa-key');
+    expect(() => parseProfile(text, 'q.yaml')).toThrow(/q\.yaml:\d+ applications\[1\]\.files\[7\]\.content\.keyPair: no key pair "aa-key" in this application — one of: active-authentication, chip-authentication/);
+  });
 });
 
 describe('perso qatar-id', () => {

@@ -77,3 +77,22 @@ export class LineWriter {
     this.write(text);
   }
 }
+
+/**
+ * Runs `fn` with a signal aborted on SIGINT or SIGTERM (a served card or a feeder runs until told
+ * to stop); the handlers are removed afterwards. CliIo has no signal seam of its own.
+ *
+ * @example cli.exit(await untilStopped((stop) => runFeed(opts, cli.io, stop)))
+ */
+export async function untilStopped<T>(fn: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(stop.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

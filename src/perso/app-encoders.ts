@@ -24,7 +24,7 @@ import { holderLicenceDg1 } from '../apps/licence/data.js';
 import { encodePortraitReference, portraitReference } from '../apps/licence/dg6.js';
 import { financeRecords } from '../apps/finance/records.js';
 import { encodeKeyRecord, type KeyDescriptor } from '../apps/eservices/records.js';
-import type { Condition } from '../card/security/access.js';
+import { conditionPins } from '../card/security/access.js';
 import type { EServiceKeyPair } from '../holder/types.js';
 import { aaSecurityInfo, dg15Content } from '../crypto/aa.js';
 import { encodeDg14 } from '../lds/dg14.js';
@@ -119,7 +119,7 @@ const APP_ENCODERS: readonly Encoder[] = [
           const h = held.find((x) => x.label === (k.holderKeyPair ?? k.name));
           if (h === undefined) return [];
           const cert = k.certify === undefined ? undefined : ctx.application.files.find((f) => f.name === k.certify!.file);
-          const pinRef = firstPin(k.use);
+          const pinRef = conditionPins(k.use)[0];
           if (pinRef === undefined) throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, `key pair ${k.name}: its use condition names no PIN`);
           const d: KeyDescriptor = { label: h.label, usage: h.usage, algorithm: algorithmOf(k, h), keyRef: k.ref, ...(cert !== undefined ? { certificateFid: cert.fid } : {}), pinRef };
           return [encodeKeyRecord(d)];
@@ -129,10 +129,11 @@ const APP_ENCODERS: readonly Encoder[] = [
   {
     name: 'icao.dg14',
     description: 'DG14: Chip Authentication (chipAuthentication: key pair) and ECDSA Active Authentication (activeAuthentication: key pair) infos, from the keys generated on the card',
-    check: (content) => {
+    check: (content, file) => {
       for (const [k, v] of Object.entries(content.args)) {
         if (k !== 'chipAuthentication' && k !== 'activeAuthentication') return { key: k, message: 'not a key of the icao.dg14 encoder', hint: 'chipAuthentication, activeAuthentication (key pair names)' };
-        if (typeof v !== 'string') return { key: k, message: 'expected a key pair name' };
+        const unknown = keyPairProblem(k, v, file.keyPairs);
+        if (unknown !== undefined) return unknown;
       }
       return content.args.chipAuthentication === undefined ? { key: 'chipAuthentication', message: 'the icao.dg14 encoder needs chipAuthentication: the key pair name' } : undefined;
     },
@@ -152,15 +153,26 @@ const APP_ENCODERS: readonly Encoder[] = [
   {
     name: 'icao.dg15',
     description: 'DG15: the Active Authentication public key (keyPair: key pair), from the key generated on the card',
-    check: (content) => {
-      if (typeof content.args.keyPair !== 'string') return { key: 'keyPair', message: 'the icao.dg15 encoder needs keyPair: the key pair name' };
+    check: (content, file) => {
+      if (content.args.keyPair === undefined) return { key: 'keyPair', message: 'the icao.dg15 encoder needs keyPair: the key pair name' };
       const k = Object.keys(content.args).find((x) => x !== 'keyPair');
-      return k === undefined ? undefined : { key: k, message: 'not a key of the icao.dg15 encoder', hint: 'keyPair' };
+      if (k !== undefined) return { key: k, message: 'not a key of the icao.dg15 encoder', hint: 'keyPair' };
+      return keyPairProblem('keyPair', content.args.keyPair, file.keyPairs);
     },
     encode: (ctx) => runtimeOnly(ctx),
     runtime: (ctx, content, keys) => dg15Content(encodeSubjectPublicKeyInfo(publicKey(ctx, keys, content.args.keyPair as string))),
   },
 ];
+
+/**
+ * A run-time encoder's key pair must be one of the application's `keyPairs`: checked when the
+ * profile loads, since at run time the card is already half written.
+ */
+function keyPairProblem(key: string, v: unknown, keyPairs: readonly string[]): EncoderProblem | undefined {
+  if (typeof v !== 'string') return { key, message: 'expected a key pair name' };
+  if (keyPairs.includes(v)) return undefined;
+  return { key, message: `no key pair "${v}" in this application`, hint: keyPairs.length > 0 ? `one of: ${keyPairs.join(', ')}` : 'add it under the application\'s keyPairs' };
+}
 
 function runtimeOnly(ctx: EncoderContext): never {
   throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, 'made during the run from a key generated on the card; not available in data preparation');
@@ -170,16 +182,6 @@ function publicKey(ctx: EncoderContext, keys: ReadonlyMap<string, PublicKeyInfo>
   const k = keys.get(name);
   if (k === undefined) throw new PrepareError(ctx.holderId, `${ctx.application.name}/${ctx.file.name}`, `no key pair "${name}" was generated in this application`);
   return k;
-}
-
-/** The PIN a key's use condition asks for first (what a terminal verifies before using it). */
-function firstPin(c: Condition): number | undefined {
-  if (c.kind === 'pin') return c.ref;
-  if (c.kind === 'and' || c.kind === 'or') for (const x of c.of) {
-    const r = firstPin(x);
-    if (r !== undefined) return r;
-  }
-  return undefined;
 }
 
 /** The EF.KEYS algorithm of a profile key pair (the holder's entry names the same one). */

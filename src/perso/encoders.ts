@@ -63,7 +63,7 @@ export interface Encoder {
   /** One line for `chipwright prepare --encoders`. */
   readonly description: string;
   /** Checks the profile's `content` keys when the profile loads. */
-  readonly check?: (content: ContentSpec, file: { readonly type: EfStructure; readonly records: number | undefined }) => EncoderProblem | undefined;
+  readonly check?: (content: ContentSpec, file: { readonly type: EfStructure; readonly records: number | undefined; readonly keyPairs: readonly string[] }) => EncoderProblem | undefined;
   /** The file's content: bytes for a transparent EF, records for a record EF. */
   readonly encode: (ctx: EncoderContext, content: ContentSpec) => Uint8Array | readonly Uint8Array[];
   /**

@@ -18,7 +18,7 @@ import type { EfStructure } from '../card/fs/file.js';
 import { assertRulesApply, parseCondition, type AccessOp, type AccessRules, type Condition } from '../card/security/access.js';
 import type { AsymmetricKeyUsage } from '../card/security/objects.js';
 import type { HashAlgorithm } from '../lds/algorithms.js';
-import { applicationType } from './applications.js';
+import { applicationType, applicationTypes } from './applications.js';
 import { getEncoder } from './encoders.js';
 import './app-encoders.js';
 import { NO_POSITIONS, ProfileError, pathText, show, yamlLocator, type InputIssue, type Locator, type Segment } from './issues.js';
@@ -343,7 +343,7 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
   const applications: ApplicationSpec[] = apps.map((a, i) => {
     const p: Segment[] = ['applications', i];
     const type = applicationType(a.applet);
-    if (type === undefined) c.add([...p, 'applet'], `unknown applet type "${a.applet}"`, 'card-level, icao-lds, purse, keystore, none, or a type an application module registers');
+    if (type === undefined) c.add([...p, 'applet'], `unknown applet type "${a.applet}"`, `one of ${applicationTypes().map((t) => t.type).join(', ')}, or a type an application module registers`);
     const aid = hexToBytes(a.aid ?? '');
     if (type?.cardLevel === true) {
       if (aid.length !== 0) c.add([...p, 'aid'], 'the card-level applet lives in the MF and has no AID', 'leave aid out');
@@ -380,7 +380,7 @@ function resolveProfile(d: RawProfile, c: Collector, source: string): Profile {
         const enc = getEncoder(encoder);
         if (enc === undefined) c.add([...fp, 'content', 'encoder'], `unknown encoder "${encoder}"`, 'see `chipwright encoders` for the list');
         content = { encoder, from: from ?? [], optional: optional ?? false, args };
-        const problem = enc?.check?.(content, { type, records: f.records });
+        const problem = enc?.check?.(content, { type, records: f.records, keyPairs: (a.keyPairs ?? []).map((k) => k.name) });
         if (problem !== undefined) c.add([...fp, 'content', ...(problem.key !== undefined ? [problem.key] : [])], problem.message, problem.hint);
       }
       return {

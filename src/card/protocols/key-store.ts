@@ -38,7 +38,7 @@ import type { NvMemory } from '../nv.js';
 import type { CardRng } from '../rng.js';
 import { findKey, findPin, type CommandContext } from '../context.js';
 import type { DedicatedFile } from '../fs/file.js';
-import { satisfies, type Condition, type SecurityFacts } from '../security/access.js';
+import { conditionPins, satisfies, type Condition, type SecurityFacts } from '../security/access.js';
 import { pacePasswordInForce } from './pace.js';
 import type { PacePasswordKind } from '../../crypto/pace.js';
 import { hexRef, type AsymmetricKeyObject, type AsymmetricKeyUsage } from '../security/objects.js';
@@ -188,12 +188,6 @@ function factsFor(ctx: CommandContext, df: DedicatedFile): SecurityFacts {
   };
 }
 
-function pinRefs(c: Condition, out: number[] = []): number[] {
-  if (c.kind === 'pin') out.push(c.ref);
-  else if (c.kind === 'and' || c.kind === 'or') for (const x of c.of) pinRefs(x, out);
-  return out;
-}
-
 /**
  * True when `c` holds for `df`'s key on this channel (or the personalizer may do everything).
  *
@@ -243,7 +237,7 @@ export function authorizeKey(ctx: CommandContext, from: DedicatedFile, ref: numb
 export function consumeKeyUse(ctx: CommandContext, loc: KeyLocation): void {
   const { key, df } = loc;
   if (key.pinAlways) {
-    for (const ref of pinRefs(key.use)) {
+    for (const ref of conditionPins(key.use)) {
       const p = findPin(df, ref);
       if (p !== undefined) ctx.channel.pins.delete(p);
     }

@@ -127,6 +127,18 @@ export function satisfies(c: Condition, facts: SecurityFacts): boolean {
 }
 
 /** "PIN(81) AND SM" — for traces, the README and error messages. */
+/**
+ * The PIN references a condition names, in order (a "PIN always" key re-verifies them; a
+ * terminal verifies the first before using a key).
+ *
+ * @example conditionPins(parseCondition('PACE AND PIN(03) AND SM')) // [3]
+ */
+export function conditionPins(c: Condition, out: number[] = []): number[] {
+  if (c.kind === 'pin') out.push(c.ref);
+  else if (c.kind === 'and' || c.kind === 'or') for (const x of c.of) conditionPins(x, out);
+  return out;
+}
+
 export function formatCondition(c: Condition): string {
   const h = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
   switch (c.kind) {

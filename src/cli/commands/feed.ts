@@ -16,7 +16,7 @@ import { loadOperatorKeys, operatorKeyNames } from '../../perso/operator-keys.js
 import { loadProfile } from '../../perso/profile.js';
 import { parseVpcdAddress } from '../../transport/vpcd.js';
 import type { CliContext } from '../context.js';
-import type { CliIo } from '../io.js';
+import { untilStopped, type CliIo } from '../io.js';
 import { EXIT } from '../exit-codes.js';
 import { intOption } from '../options.js';
 import { asInputError } from './perso.js';
@@ -84,15 +84,6 @@ export function registerFeed(program: Command, cli: CliContext): Command {
         '  chipwright batch --profile profiles/icao-td1.yaml --data holders.csv --reader "Virtual PCD 00 00" --reader "Virtual PCD 00 01" --journal run.db --signer ds.pem',
     )
     .action(async (opts: RawOptions) => {
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        cli.exit(await runFeed(opts, cli.io, stop.signal));
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      cli.exit(await untilStopped((stop) => runFeed(opts, cli.io, stop)));
     });
 }

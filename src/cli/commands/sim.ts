@@ -38,7 +38,7 @@ import { CardFile, pathExists } from '../card-file.js';
 import { EXIT } from '../exit-codes.js';
 import { OutputFileError, UsageError } from '../errors.js';
 import { appletOption, hexOption } from '../options.js';
-import { LineWriter, readLines, type CliIo } from '../io.js';
+import { LineWriter, readLines, untilStopped, type CliIo } from '../io.js';
 import type { CliContext } from '../context.js';
 
 interface RawOptions {
@@ -416,17 +416,8 @@ export function registerSim(program: Command, cli: CliContext): Command {
         cli.exit(await runSim(ctx, cli.io));
         return;
       }
-      // CliIo has no signal seam yet; a served card runs until the process is told to stop.
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        cli.exit(await runSim(ctx, cli.io, stop.signal));
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      // A served card runs until the process is told to stop.
+      cli.exit(await untilStopped((stop) => runSim(ctx, cli.io, stop)));
     });
 }
 
