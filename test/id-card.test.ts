@@ -130,12 +130,18 @@ describe('the multi-application card', () => {
     for (const fid of [0x0102, 0x0103]) {
       const ef = df.children.find((f) => f.fid === fid) as TransparentEf;
       expect(ef.encrypted).toBe(true);
-      // Any 16-byte window of the file (header, image or minutiae) would show; none does.
+      // Any 16-byte window of the file (header, image or minutiae) would show; none does. Windows
+      // of padding (few distinct bytes, such as 20 00 00 …) are skipped: they occur in any image.
+      let checked = 0;
       for (let at = 0; at + 16 <= ef.data.length; at += Math.max(16, ef.data.length >> 4)) {
-        expect(text).not.toContain(bytesToHex(ef.data.subarray(at, at + 16)));
+        const w = ef.data.subarray(at, at + 16);
+        if (new Set(w).size < 8) continue;
+        expect(hexOffsets(text, bytesToHex(w))).toEqual([]);
+        checked++;
       }
+      expect(checked).toBeGreaterThan(4);
     }
-    expect(text).not.toContain(bytesToHex(holder.face!.image.subarray(0, 16)));
+    expect(hexOffsets(text, bytesToHex(holder.face!.image.subarray(0, 16)))).toEqual([]);
     const r = await read(loadCard(text, { applets: ID_CARD_APPLETS }), { pin: PIN });
     expect(r.holder?.face).toEqual(holder.face);
     expect(r.holder?.fingerprints).toEqual(holder.fingerprints);
@@ -239,3 +245,14 @@ describe('building options', () => {
   });
 });
 
+/** Byte-aligned places of `hex` in a text of hex strings (a match across a nibble boundary is not the bytes). */
+function hexOffsets(text: string, hex: string): number[] {
+  const out: number[] = [];
+  const lower = text.toUpperCase();
+  for (let i = lower.indexOf(hex.toUpperCase()); i >= 0; i = lower.indexOf(hex.toUpperCase(), i + 1)) {
+    // Alignment within the quoted hex string the match sits in.
+    const quote = lower.lastIndexOf('"', i);
+    if ((i - quote - 1) % 2 === 0) out.push(i);
+  }
+  return out;
+}

@@ -38,6 +38,7 @@ import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves
 import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { ByteInputError, concatBytes, equalBytes, hexToBytes, zeroize } from '../bytes/index.js';
 import { encodeTlv, parseTlv, tlvConstructed, TlvError, type Tlv } from '../tlv/ber.js';
+import { derAlgorithm, derBitString, derInteger, derNull, derOid, derSequence } from '../tlv/der.js';
 import { EcPointError, bytesToBigint, randomScalar, scalarBytes, standardizedGroup, type CurveParameters, type EcGroup } from './curves.js';
 import { SecurityInfoError, decodeEcParametersDer, encodeEcParameters } from './security-infos.js';
 
@@ -199,11 +200,6 @@ function stripZeros(b: Uint8Array): Uint8Array {
   return b.subarray(i);
 }
 
-function unsignedInteger(b: Uint8Array): asn1js.Integer {
-  const v = stripZeros(b);
-  return new asn1js.Integer({ valueHex: (v[0]! & 0x80) !== 0 ? concatBytes(new Uint8Array([0]), v) : v.slice() });
-}
-
 function bitLength(b: Uint8Array): number {
   const v = stripZeros(b);
   if (v.length === 1 && v[0] === 0) return 0;
@@ -286,22 +282,13 @@ export function decodeSubjectPublicKeyInfo(der: Uint8Array): PublicKeyInfo {
  * @example encodeSubjectPublicKeyInfo({ type: 'ec', curve: 'P-256', … }, { explicit: true })
  */
 export function encodeSubjectPublicKeyInfo(info: PublicKeyInfo, opts: { explicit?: boolean } = {}): Uint8Array {
-  let algorithm: asn1js.Sequence;
-  let key: Uint8Array;
   if (info.type === 'rsa') {
-    algorithm = new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: RSA_ENCRYPTION_OID }), new asn1js.Null()] });
-    key = new Uint8Array(new asn1js.Sequence({ value: [unsignedInteger(info.modulus), unsignedInteger(info.exponent)] }).toBER());
-  } else {
-    let params: asn1js.AsnType;
-    if (opts.explicit === true || info.curve === undefined) {
-      params = asn1js.fromBER(encodeEcParameters(info.parameters, info.fieldLength)).result;
-    } else {
-      params = new asn1js.ObjectIdentifier({ value: CURVES[info.curve].oid });
-    }
-    algorithm = new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: EC_PUBLIC_KEY_OID }), params] });
-    key = info.point;
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 Appendix A.1.1)
+    const key = derSequence(derInteger(info.modulus), derInteger(info.exponent));
+    return derSequence(derAlgorithm(RSA_ENCRYPTION_OID, derNull()), derBitString(key));
   }
-  return new Uint8Array(new asn1js.Sequence({ value: [algorithm, new asn1js.BitString({ valueHex: key, unusedBits: 0 })] }).toBER());
+  const params = opts.explicit === true || info.curve === undefined ? encodeEcParameters(info.parameters, info.fieldLength) : derOid(CURVES[info.curve].oid);
+  return derSequence(derAlgorithm(EC_PUBLIC_KEY_OID, params), derBitString(info.point));
 }
 
 /**

@@ -15,7 +15,7 @@
  *       ldsVersionInfo      LDSVersionInfo OPTIONAL }
  *     DataGroupHash ::= SEQUENCE { dataGroupNumber DataGroupNumber, dataGroupHashValue OCTET STRING }
  *
- * Building uses pkijs for the CMS structures and Node's crypto for hashes and the signature; the
+ * Building writes DER directly (src/tlv/der.ts) and uses Node's crypto for hashes and the signature; the
  * result is DER (signed attributes sorted as a DER SET OF, eContent a primitive OCTET STRING).
  * Decoding keeps what signatures and hashes cover as received: the eContent octets, the signed
  * attributes' bytes (with the SET tag the signature is computed over, RFC 5652 §5.4) and each
@@ -26,11 +26,11 @@
  * decodeSod(sod).securityObject.dataGroupHashes.get(1) // SHA-256(dg1)
  */
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { HASH_ALGORITHMS, digestBytes, hashByOid, privateKeyObject, signWith, signatureAlgorithmFor, type HashAlgorithm } from './algorithms.js';
 import { LdsError } from './errors.js';
 import { EF_SOD } from './tags.js';
-import { encodeTlv, parseTlv, tlvConstructed, type Tlv } from '../tlv/ber.js';
+import { encodeTlv, parseTlv, tlvConstructed } from '../tlv/ber.js';
+import { derAlgorithm, derExplicit, derImplicit, derInteger, derNull, derOctetString, derOid, derPrintableString, derSequence, derSet, derUtcTime } from '../tlv/der.js';
 import {
   algorithm,
   children,
@@ -86,21 +86,13 @@ export function encodeLdsSecurityObject(o: LdsSecurityObjectInput): Uint8Array {
     if (!Number.isInteger(n) || n < 1 || n > 16) throw new LdsError(`LDSSecurityObject: data group number ${n} is not 1..16`);
     const h = o.dataGroupHashes.get(n)!;
     if (h.length !== len) throw new LdsError(`LDSSecurityObject: DG${n} hash has ${h.length} bytes, ${o.hashAlgorithm} has ${len}`);
-    return new asn1js.Sequence({ value: [new asn1js.Integer({ value: n }), new asn1js.OctetString({ valueHex: h })] });
+    return derSequence(derInteger(n), derOctetString(h));
   });
-  const fields: asn1js.AsnType[] = [
-    new asn1js.Integer({ value: o.ldsVersionInfo === undefined ? 0 : 1 }),
-    new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: HASH_ALGORITHMS[o.hashAlgorithm].oid })] }),
-    new asn1js.Sequence({ value: hashes }),
-  ];
+  const fields = [derInteger(o.ldsVersionInfo === undefined ? 0 : 1), derAlgorithm(HASH_ALGORITHMS[o.hashAlgorithm].oid), derSequence(...hashes)];
   if (o.ldsVersionInfo !== undefined) {
-    fields.push(
-      new asn1js.Sequence({
-        value: [new asn1js.PrintableString({ value: o.ldsVersionInfo.ldsVersion }), new asn1js.PrintableString({ value: o.ldsVersionInfo.unicodeVersion })],
-      }),
-    );
+    fields.push(derSequence(derPrintableString(o.ldsVersionInfo.ldsVersion), derPrintableString(o.ldsVersionInfo.unicodeVersion)));
   }
-  return new Uint8Array(new asn1js.Sequence({ value: fields }).toBER(false));
+  return derSequence(...fields);
 }
 
 function printable(b: Block | undefined, what: string): string {
@@ -142,42 +134,56 @@ export interface BuildSodOptions {
   readonly ldsVersionInfo?: { readonly ldsVersion: string; readonly unicodeVersion: string };
 }
 
-/** Lexicographic order of encodings, the DER order of SET OF elements (X.690 §11.6). */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+/** What a SignerInfo needs from the signer's certificate, read once per certificate byte array. */
+interface SignerIdentity {
+  /** `IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }` (RFC 5652 §10.2.4). */
+  readonly issuerAndSerialNumber: Uint8Array;
 }
 
-function attribute(type: string, value: asn1js.AsnType): pkijs.Attribute {
-  return new pkijs.Attribute({ type, values: [value] });
+const signerIdentities = new WeakMap<Uint8Array, SignerIdentity>();
+
+/**
+ * The issuer Name and serial number of the document signer's certificate, as their encoded bytes
+ * in the certificate (RFC 5280 §4.1: TBSCertificate's serialNumber and issuer), taken once per byte
+ * array — a batch signs every card with the same signer.
+ */
+function signerIdentity(der: Uint8Array): SignerIdentity {
+  let id = signerIdentities.get(der);
+  if (id === undefined) {
+    try {
+      const tbs = parseTlv(der).children?.[0];
+      const f = tbs?.children ?? [];
+      const at = f[0]?.tag === 0xa0 ? 1 : 0; // version [0] EXPLICIT, absent in v1
+      const serial = f[at];
+      const issuer = f[at + 2];
+      if (tbs?.tag !== 0x30 || serial?.tag !== 0x02 || issuer?.tag !== 0x30) throw new Error('not an X.509 Certificate');
+      id = { issuerAndSerialNumber: tlvConstructed(0x30, issuer.raw!, serial.raw!) };
+    } catch (e) {
+      throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
+    }
+    signerIdentities.set(der, id);
+  }
+  return id;
+}
+
+/** `Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue }` (RFC 5652 §5.3). */
+function attribute(type: string, value: Uint8Array): Uint8Array {
+  return derSequence(derOid(type), derSet(value));
 }
 
 /**
  * EF.SOD over `files` (data group number → the file's bytes as stored on the chip), signed by
- * `signer`. The signer's certificate is included (ICAO 9303-10 §4.6.2: the DS certificate SHOULD
- * be in EF.SOD).
+ * `signer`, written as DER directly (RFC 5652 §5.1–§5.4):
+ *
+ *     ContentInfo ::= SEQUENCE { contentType id-signedData, content [0] EXPLICIT SignedData }
+ *     SignedData ::= SEQUENCE { version 3, digestAlgorithms SET OF, encapContentInfo,
+ *                               certificates [0] IMPLICIT SET OF Certificate, signerInfos SET OF }
+ *     SignerInfo ::= SEQUENCE { version 1, sid IssuerAndSerialNumber, digestAlgorithm,
+ *                               signedAttrs [0] IMPLICIT SET OF Attribute, signatureAlgorithm, signature }
+ *
+ * The signer's certificate is included as issued (ICAO 9303-10 §4.6.2: the DS certificate SHOULD
+ * be in EF.SOD), never re-encoded: a re-encoding could differ from what its signature covers.
  */
-const parsedSigners = new WeakMap<Uint8Array, pkijs.Certificate>();
-
-/**
- * The document signer's certificate parsed once per byte array (pkijs parsing costs milliseconds;
- * a batch signs every card with the same signer). Only read afterwards: issuer, serial number,
- * and the certificate placed in SignedData.certificates.
- */
-function signerCertificate(der: Uint8Array): pkijs.Certificate {
-  let cert = parsedSigners.get(der);
-  if (cert === undefined) {
-    try {
-      cert = pkijs.Certificate.fromBER(der);
-    } catch (e) {
-      throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
-    }
-    parsedSigners.set(der, cert);
-  }
-  return cert;
-}
-
 export function buildSod(files: ReadonlyMap<number, Uint8Array>, signer: CertifiedKey, opts: BuildSodOptions = {}): Uint8Array {
   const hash = opts.hashAlgorithm ?? 'SHA-256';
   const hashes = new Map<number, Uint8Array>();
@@ -185,59 +191,34 @@ export function buildSod(files: ReadonlyMap<number, Uint8Array>, signer: Certifi
   const lso = encodeLdsSecurityObject({ hashAlgorithm: hash, dataGroupHashes: hashes, ...(opts.ldsVersionInfo ? { ldsVersionInfo: opts.ldsVersionInfo } : {}) });
 
   const key = privateKeyObject(signer.privateKey);
-  const cert = signerCertificate(signer.certificate);
-  const attrs = [
-    attribute(OID_CONTENT_TYPE, new asn1js.ObjectIdentifier({ value: OID_LDS_SECURITY_OBJECT })),
-    attribute(OID_MESSAGE_DIGEST, new asn1js.OctetString({ valueHex: digestBytes(hash, lso) })),
-  ];
+  const id = signerIdentity(signer.certificate);
+  const attrs = [attribute(OID_CONTENT_TYPE, derOid(OID_LDS_SECURITY_OBJECT)), attribute(OID_MESSAGE_DIGEST, derOctetString(digestBytes(hash, lso)))];
   const when = opts.signingTime === undefined ? new Date() : opts.signingTime;
-  if (when !== null) attrs.push(attribute(OID_SIGNING_TIME, new asn1js.UTCTime({ valueDate: when })));
+  if (when !== null) attrs.push(attribute(OID_SIGNING_TIME, derUtcTime(when)));
   // DER SET OF: elements in ascending order of their encodings (X.690 §11.6). The signature
-  // covers exactly these bytes with the SET tag (RFC 5652 §5.4).
-  const sorted = attrs
-    .map((a) => ({ a, der: new Uint8Array(a.toSchema().toBER(false)) }))
-    .sort((x, y) => compareBytes(x.der, y.der))
-    .map((x) => x.a);
-  const signedAttrsDer = new Uint8Array(new asn1js.Set({ value: sorted.map((a) => a.toSchema()) }).toBER(false));
+  // covers exactly these bytes with the SET tag (RFC 5652 §5.4); in SignerInfo the same content
+  // sits under [0] IMPLICIT.
+  const signedAttrsDer = derSet(...attrs);
+  const signedAttrsImplicit = signedAttrsDer.slice();
+  signedAttrsImplicit[0] = 0xa0; // [0] IMPLICIT SET OF: same length and content, context tag
   const sigAlg = signatureAlgorithmFor(key, hash);
-  const digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: HASH_ALGORITHMS[hash].oid });
-
-  const signerInfo = new pkijs.SignerInfo({
-    version: 1,
-    sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
+  const digestAlgorithm = derAlgorithm(HASH_ALGORITHMS[hash].oid);
+  const signerInfo = derSequence(
+    derInteger(1),
+    id.issuerAndSerialNumber,
     digestAlgorithm,
-    signedAttrs: new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted }),
-    signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: sigAlg.oid, ...(sigAlg.nullParameters ? { algorithmParams: new asn1js.Null() } : {}) }),
-    signature: new asn1js.OctetString({ valueHex: signWith(key, hash, signedAttrsDer) }),
-  });
-  const encap = new pkijs.EncapsulatedContentInfo({ eContentType: OID_LDS_SECURITY_OBJECT });
-  // Assigned after construction: pkijs's constructor would split eContent into a constructed
-  // (BER) OCTET STRING, and EF.SOD is DER.
-  encap.eContent = new asn1js.OctetString({ valueHex: lso });
-  const signedData = new pkijs.SignedData({
-    version: 3,
-    digestAlgorithms: [digestAlgorithm],
-    encapContentInfo: encap,
-    signerInfos: [signerInfo],
-  });
-  const contentInfo = new pkijs.ContentInfo({ contentType: OID_SIGNED_DATA, content: signedData.toSchema(true) });
-  return encodeTlv(EF_SOD.tag, withCertificate(new Uint8Array(contentInfo.toSchema().toBER(false)), signer.certificate));
-}
-
-/**
- * ContentInfo { signedData } with `certificates [0] IMPLICIT SET OF Certificate` (RFC 5652 §5.1)
- * holding the document signer's certificate exactly as issued, put after encapContentInfo. The
- * bytes are the issuer's, not a re-encoding: a re-encoded certificate could differ from what its
- * signature covers, and pkijs's re-encoding is most of the cost of signing an EF.SOD.
- */
-function withCertificate(contentInfoDer: Uint8Array, certificate: Uint8Array): Uint8Array {
-  const ci = parseTlv(contentInfoDer);
-  const [oid, explicit] = ci.children!;
-  const sd = explicit!.children![0]!;
-  const [version, digestAlgorithms, encap, ...rest] = sd.children!;
-  const raw = (t: Tlv | undefined): Uint8Array => encodeTlv(t!.tag, t!.value);
-  const signed = tlvConstructed(0x30, raw(version), raw(digestAlgorithms), raw(encap), encodeTlv(0xa0, certificate), ...rest.map(raw));
-  return tlvConstructed(0x30, raw(oid), encodeTlv(0xa0, signed));
+    signedAttrsImplicit,
+    derAlgorithm(sigAlg.oid, sigAlg.nullParameters ? derNull() : undefined),
+    derOctetString(signWith(key, hash, signedAttrsDer)),
+  );
+  const signedData = derSequence(
+    derInteger(3),
+    derSet(digestAlgorithm),
+    derSequence(derOid(OID_LDS_SECURITY_OBJECT), derExplicit(0, derOctetString(lso))),
+    derImplicit(0, signer.certificate, true),
+    derSet(signerInfo),
+  );
+  return encodeTlv(EF_SOD.tag, derSequence(derOid(OID_SIGNED_DATA), derExplicit(0, signedData)));
 }
 
 // --- decoding ---------------------------------------------------------------------------------------
