@@ -19,7 +19,7 @@
  */
 import { composeTables } from '../card/route.js';
 import { persoSmCommands } from '../card/protocols/perso-sm.js';
-import { ByteInputError } from '../bytes/index.js';
+import { ByteInputError, bytesToHex } from '../bytes/index.js';
 import type { Applet, AppletFactory } from '../card/applet.js';
 import type { CommandContext, InstallContext } from '../card/context.js';
 import type { Card } from '../card/os.js';
@@ -46,8 +46,26 @@ export const CARD_PASSWORDS = Object.freeze({ CAN: 0x02, PIN: 0x03, PUK: 0x04 } 
 /** The default PACE offer: ECDH Generic Mapping, AES-128, brainpoolP256r1 (ICAO 9303-11 §9.5.1, ID 13). */
 export const DEFAULT_PACE_PROTOCOLS: readonly PaceProtocol[] = Object.freeze([{ protocol: PACE_OID.ECDH_GM_AES_128, parameterId: 13 }]);
 
+/**
+ * Decoded EF.CardAccess contents by their hex: every card a batch creates carries the same few
+ * bytes, and decoding them (asn1js) cost more than the rest of installing the card-level applet.
+ * Bounded, so a process that sees many different cards does not grow.
+ */
+const cardAccessProtocols = new Map<string, readonly PaceProtocol[]>();
+
 /** The PACE protocols an EF.CardAccess announces, as {@link paceCommands} takes them. */
-export function protocolsOfCardAccess(cardAccess: Uint8Array): PaceProtocol[] {
+export function protocolsOfCardAccess(cardAccess: Uint8Array): readonly PaceProtocol[] {
+  const key = bytesToHex(cardAccess);
+  let protocols = cardAccessProtocols.get(key);
+  if (protocols === undefined) {
+    protocols = Object.freeze(decodeProtocols(cardAccess).map((p) => Object.freeze(p)));
+    if (cardAccessProtocols.size >= 64) cardAccessProtocols.delete(cardAccessProtocols.keys().next().value!);
+    cardAccessProtocols.set(key, protocols);
+  }
+  return protocols;
+}
+
+function decodeProtocols(cardAccess: Uint8Array): PaceProtocol[] {
   const infos = decodeSecurityInfos(cardAccess, { trailing: 'ignore' });
   const domains = infos.filter((i): i is PaceDomainParameterInfo => i.type === 'PACEDomainParameterInfo');
   const out: PaceProtocol[] = [];

@@ -36,7 +36,9 @@
  * ]); // 31 14 30 12 06 0A 04007F00070202040202 02 01 02 02 01 0D
  */
 import * as asn1js from 'asn1js';
-import { ByteInputError, bytesToHex, equalBytes, hexToBytes } from '../bytes/index.js';
+import { ByteInputError, bytesToHex, equalBytes } from '../bytes/index.js';
+import { parseTlv } from '../tlv/ber.js';
+import { derInteger, derOctetString, derOid, derSequence } from '../tlv/der.js';
 import { bytesToBigint, type CurveParameters } from './curves.js';
 
 /** A malformed SecurityInfos structure or entry (the message names the entry and the field). */
@@ -130,8 +132,7 @@ export type SecurityInfo = PaceInfo | PaceDomainParameterInfo | OtherSecurityInf
  */
 export function oidToBytes(oid: string): Uint8Array {
   if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(oid)) throw new ByteInputError(`oid: "${oid}" is not a dotted object identifier`);
-  const o = new asn1js.ObjectIdentifier({ value: oid });
-  return new Uint8Array(o.valueBlock.toBER());
+  return parseTlv(derOid(oid)).value.slice();
 }
 
 /**
@@ -157,16 +158,9 @@ export function oidFromBytes(content: Uint8Array): string {
 
 // --- encoding ------------------------------------------------------------------------------------
 
-function int(n: number, title: string): asn1js.Integer {
+function int(n: number, title: string): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new ByteInputError(`${title}: expected a non-negative integer, got ${n}`);
-  return new asn1js.Integer({ value: n });
-}
-
-function bigInt(v: bigint): asn1js.Integer {
-  let hex = v.toString(16);
-  if (hex.length % 2) hex = '0' + hex;
-  if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = '00' + hex;
-  return new asn1js.Integer({ valueHex: hexToBytes(hex) });
+  return derInteger(n);
 }
 
 function fieldElement(v: bigint, length: number): Uint8Array {
@@ -179,42 +173,32 @@ function fieldElement(v: bigint, length: number): Uint8Array {
   return out;
 }
 
-function ecParameters(curve: CurveParameters, fieldLength: number): asn1js.Sequence {
+/** ECParameters (RFC 3279 §2.3.5): version 1, prime field, curve a and b, base point, order, cofactor. */
+function ecParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
   const base = new Uint8Array(1 + 2 * fieldLength);
   base[0] = 0x04;
   base.set(fieldElement(curve.Gx, fieldLength), 1);
   base.set(fieldElement(curve.Gy, fieldLength), 1 + fieldLength);
-  return new asn1js.Sequence({
-    value: [
-      new asn1js.Integer({ value: 1 }),
-      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: PRIME_FIELD_OID }), bigInt(curve.p)] }),
-      new asn1js.Sequence({
-        value: [
-          new asn1js.OctetString({ valueHex: fieldElement(curve.a, fieldLength) }),
-          new asn1js.OctetString({ valueHex: fieldElement(curve.b, fieldLength) }),
-        ],
-      }),
-      new asn1js.OctetString({ valueHex: base }),
-      bigInt(curve.n),
-      bigInt(curve.h),
-    ],
-  });
+  return derSequence(
+    derInteger(1),
+    derSequence(derOid(PRIME_FIELD_OID), derInteger(curve.p)),
+    derSequence(derOctetString(fieldElement(curve.a, fieldLength)), derOctetString(fieldElement(curve.b, fieldLength))),
+    derOctetString(base),
+    derInteger(curve.n),
+    derInteger(curve.h),
+  );
 }
 
-function algorithmIdentifier(d: DomainParameter): asn1js.Sequence {
+function algorithmIdentifier(d: DomainParameter): Uint8Array {
   switch (d.kind) {
     case 'standardized':
-      return new asn1js.Sequence({
-        value: [new asn1js.ObjectIdentifier({ value: STANDARDIZED_DOMAIN_PARAMETERS_OID }), int(d.id, 'domainParameter.id')],
-      });
+      return derSequence(derOid(STANDARDIZED_DOMAIN_PARAMETERS_OID), int(d.id, 'domainParameter.id'));
     case 'ec':
-      return new asn1js.Sequence({
-        value: [new asn1js.ObjectIdentifier({ value: EC_PUBLIC_KEY_OID }), ecParameters(d.curve, d.fieldLength)],
-      });
+      return derSequence(derOid(EC_PUBLIC_KEY_OID), ecParameters(d.curve, d.fieldLength));
     case 'other': {
-      const value: asn1js.AsnType[] = [new asn1js.ObjectIdentifier({ value: d.algorithm })];
-      if (d.parameters !== undefined) value.push(parseOne(d.parameters, 'domainParameter.parameters'));
-      return new asn1js.Sequence({ value });
+      if (d.parameters === undefined) return derSequence(derOid(checkOid(d.algorithm, 'domainParameter.algorithm')));
+      parseOne(d.parameters, 'domainParameter.parameters'); // exactly one well-formed element
+      return derSequence(derOid(checkOid(d.algorithm, 'domainParameter.algorithm')), d.parameters);
     }
   }
 }
@@ -227,22 +211,18 @@ function algorithmIdentifier(d: DomainParameter): asn1js.Sequence {
  */
 export function encodeSecurityInfo(info: SecurityInfo): Uint8Array {
   switch (info.type) {
-    case 'PACEInfo': {
-      const value: asn1js.AsnType[] = [
-        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'PACEInfo.protocol') }),
+    case 'PACEInfo':
+      return derSequence(
+        derOid(checkOid(info.protocol, 'PACEInfo.protocol')),
         int(info.version, 'PACEInfo.version'),
-      ];
-      if (info.parameterId !== undefined) value.push(int(info.parameterId, 'PACEInfo.parameterId'));
-      return new Uint8Array(new asn1js.Sequence({ value }).toBER());
-    }
-    case 'PACEDomainParameterInfo': {
-      const value: asn1js.AsnType[] = [
-        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'PACEDomainParameterInfo.protocol') }),
+        ...optionalInt(info.parameterId, 'PACEInfo.parameterId'),
+      );
+    case 'PACEDomainParameterInfo':
+      return derSequence(
+        derOid(checkOid(info.protocol, 'PACEDomainParameterInfo.protocol')),
         algorithmIdentifier(info.domainParameter),
-      ];
-      if (info.parameterId !== undefined) value.push(int(info.parameterId, 'PACEDomainParameterInfo.parameterId'));
-      return new Uint8Array(new asn1js.Sequence({ value }).toBER());
-    }
+        ...optionalInt(info.parameterId, 'PACEDomainParameterInfo.parameterId'),
+      );
     case 'other':
       return info.der.slice();
   }
@@ -514,12 +494,12 @@ export interface ActiveAuthenticationInfo {
   readonly signatureAlgorithm: string;
 }
 
-function optionalInt(n: number | undefined, title: string): asn1js.AsnType[] {
+function optionalInt(n: number | undefined, title: string): Uint8Array[] {
   return n === undefined ? [] : [int(n, title)];
 }
 
-function other(protocol: string, block: asn1js.Sequence): OtherSecurityInfo {
-  return { type: 'other', protocol, der: new Uint8Array(block.toBER()) };
+function other(protocol: string, der: Uint8Array): OtherSecurityInfo {
+  return { type: 'other', protocol, der };
 }
 
 /**
@@ -531,13 +511,11 @@ export function chipAuthenticationInfo(info: Omit<ChipAuthenticationInfo, 'type'
   if (!info.protocol.startsWith(`${ID_CA}.`)) throw new ByteInputError(`ChipAuthenticationInfo.protocol: "${info.protocol}" is not an id-CA protocol`);
   return other(
     info.protocol,
-    new asn1js.Sequence({
-      value: [
-        new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationInfo.protocol') }),
-        int(info.version, 'ChipAuthenticationInfo.version'),
-        ...optionalInt(info.keyId, 'ChipAuthenticationInfo.keyId'),
-      ],
-    }),
+    derSequence(
+      derOid(checkOid(info.protocol, 'ChipAuthenticationInfo.protocol')),
+      int(info.version, 'ChipAuthenticationInfo.version'),
+      ...optionalInt(info.keyId, 'ChipAuthenticationInfo.keyId'),
+    ),
   );
 }
 
@@ -550,13 +528,8 @@ export function chipAuthenticationPublicKeyInfo(info: Omit<ChipAuthenticationPub
   const spki = info.subjectPublicKeyInfo;
   // The key is embedded as given (it is DER already); parsing it again would only cost time.
   if (spki[0] !== 0x30) throw new ByteInputError('ChipAuthenticationPublicKeyInfo.chipAuthenticationPublicKey: expected a DER SubjectPublicKeyInfo (SEQUENCE)');
-  const oid = new Uint8Array(new asn1js.ObjectIdentifier({ value: checkOid(info.protocol, 'ChipAuthenticationPublicKeyInfo.protocol') }).toBER());
-  const keyId = info.keyId === undefined ? new Uint8Array(0) : new Uint8Array(int(info.keyId, 'ChipAuthenticationPublicKeyInfo.keyId').toBER());
-  const body = new Uint8Array(oid.length + spki.length + keyId.length);
-  body.set(oid);
-  body.set(spki, oid.length);
-  body.set(keyId, oid.length + spki.length);
-  return { type: 'other', protocol: info.protocol, der: concatHeader(0x30, body) };
+  const der = derSequence(derOid(checkOid(info.protocol, 'ChipAuthenticationPublicKeyInfo.protocol')), spki, ...optionalInt(info.keyId, 'ChipAuthenticationPublicKeyInfo.keyId'));
+  return { type: 'other', protocol: info.protocol, der };
 }
 
 /**
@@ -567,13 +540,7 @@ export function chipAuthenticationPublicKeyInfo(info: Omit<ChipAuthenticationPub
 export function activeAuthenticationInfo(info: Omit<ActiveAuthenticationInfo, 'type'>): OtherSecurityInfo {
   return other(
     AA_OID,
-    new asn1js.Sequence({
-      value: [
-        new asn1js.ObjectIdentifier({ value: AA_OID }),
-        int(info.version, 'ActiveAuthenticationInfo.version'),
-        new asn1js.ObjectIdentifier({ value: checkOid(info.signatureAlgorithm, 'ActiveAuthenticationInfo.signatureAlgorithm') }),
-      ],
-    }),
+    derSequence(derOid(AA_OID), int(info.version, 'ActiveAuthenticationInfo.version'), derOid(checkOid(info.signatureAlgorithm, 'ActiveAuthenticationInfo.signatureAlgorithm'))),
   );
 }
 
@@ -664,7 +631,7 @@ export function activeAuthenticationInfos(infos: readonly SecurityInfo[]): Activ
  * @example encodeEcParameters(curve, 32) // 30 81 E0 02 01 01 30 2C 06 07 2A8648CE3D0101 …
  */
 export function encodeEcParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
-  return new Uint8Array(ecParameters(curve, fieldLength).toBER());
+  return ecParameters(curve, fieldLength);
 }
 
 /**

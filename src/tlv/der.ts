@@ -75,7 +75,7 @@ const oids = new Map<string, Uint8Array>();
  */
 export function derOid(dotted: string): Uint8Array {
   const hit = oids.get(dotted);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return hit.slice(); // a copy: the caller may change what it gets
   const arcs = dotted.split('.');
   if (arcs.length < 2 || arcs.some((a) => !/^(0|[1-9][0-9]*)$/.test(a))) throw new ByteInputError(`OBJECT IDENTIFIER: "${dotted}" is not dotted decimal`);
   const n = arcs.map((a) => BigInt(a));
@@ -94,7 +94,7 @@ export function derOid(dotted: string): Uint8Array {
   }
   const enc = encodeTlv(0x06, Uint8Array.from(out));
   oids.set(dotted, enc);
-  return enc;
+  return enc.slice();
 }
 
 /** OCTET STRING, primitive (X.690 §10.2: DER never splits it). */
