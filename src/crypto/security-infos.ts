@@ -37,8 +37,8 @@
  */
 import * as asn1js from 'asn1js';
 import { ByteInputError, bytesToHex, equalBytes } from '../bytes/index.js';
-import { parseTlv } from '../tlv/ber.js';
-import { derInteger, derOctetString, derOid, derSequence } from '../tlv/der.js';
+import { parseTlv, tlvConstructed } from '../tlv/ber.js';
+import { derInteger, derOctetString, derOid, derSequence, derSet } from '../tlv/der.js';
 import { bytesToBigint, type CurveParameters } from './curves.js';
 
 /** A malformed SecurityInfos structure or entry (the message names the entry and the field). */
@@ -236,32 +236,7 @@ export function encodeSecurityInfo(info: SecurityInfo): Uint8Array {
  */
 export function encodeSecurityInfos(infos: readonly SecurityInfo[], opts: { sort?: boolean } = {}): Uint8Array {
   const parts = infos.map(encodeSecurityInfo);
-  if (opts.sort !== false) parts.sort(compareBytes);
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const body = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    body.set(p, o);
-    o += p.length;
-  }
-  return concatHeader(0x31, body);
-}
-
-function concatHeader(tag: number, body: Uint8Array): Uint8Array {
-  const n = body.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
-  const out = new Uint8Array(1 + len.length + n);
-  out[0] = tag;
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
-  return out;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+  return opts.sort === false ? tlvConstructed(0x31, ...parts) : derSet(...parts);
 }
 
 function checkOid(oid: string, title: string): string {
