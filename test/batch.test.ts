@@ -13,7 +13,7 @@ import { createTestPki } from '../src/lds/pki.js';
 import { CardMuteError, type Transport } from '../src/transport/types.js';
 import { loadProfile } from '../src/perso/profile.js';
 import { profileTransportKey } from '../src/perso/applications.js';
-import { runBatch, simReader } from '../src/perso/batch.js';
+import { runBatch, simReader, type BatchReader } from '../src/perso/batch.js';
 import { FileJournal, readJournal, type HolderState, type Journal, type TimedEvent } from '../src/perso/journal.js';
 import { SqliteJournal } from '../src/perso/journal-sqlite.js';
 import { createTestCardIssuer, signerPem } from '../src/perso/signers.js';
@@ -283,4 +283,112 @@ describe('SQLite journal', () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(32 * 1024 * 1024);
     j.close();
   });
+});
+
+describe('batch workers and stopping', () => {
+  it('a reader still waiting for a card stops waiting once another reader took the last holder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-batch-'));
+    const data = holders(dir, 3);
+    let asked = 0;
+    let gaveUp = false;
+    // A reader into which no card is ever put: it waits (as a PC/SC reader polls) while a holder is wanted.
+    const empty: BatchReader = {
+      name: 'empty',
+      async nextCard(wanted) {
+        for (;;) {
+          asked++;
+          if (wanted !== undefined && !(await wanted())) {
+            gaveUp = true;
+            return undefined;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      },
+    };
+    const j = new FileJournal(join(dir, 'run.journal'));
+    const s = await runBatch({ profile, data, journal: j, readers: [empty, simReader('sim-0', profile)], prepare: opts, transportKey: profileTransportKey(profile), apdu: 'auto' });
+    j.close();
+    expect(s.verified).toBe(3);
+    expect(s.stopped).toBe(false);
+    expect(gaveUp).toBe(true);
+    expect(asked).toBeGreaterThan(0);
+  });
+
+  it('a stop between cards: the card being written is finished and journaled, the rest stays queued; the next run finishes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-batch-'));
+    const data = holders(dir, 10);
+    const jpath = join(dir, 'run.journal');
+    const stop = new AbortController();
+    const j1 = new SqliteJournal(jpath);
+    let steps = 0;
+    const s1 = await runBatch({
+      profile,
+      data,
+      journal: j1,
+      readers: [simReader('sim-0', profile), simReader('sim-1', profile)],
+      prepare: opts,
+      transportKey: profileTransportKey(profile),
+      apdu: 'auto',
+      stop: stop.signal,
+      // Stopped in the middle of the third card's steps.
+      onStep: () => {
+        if (++steps === 25) stop.abort();
+      },
+    });
+    j1.close();
+    expect(s1.stopped).toBe(true);
+    expect(s1.failed).toBe(0);
+    expect(s1.verified).toBeGreaterThanOrEqual(2);
+    expect(s1.verified).toBeLessThan(10);
+    const ev = readJournal(`${jpath}.audit.jsonl`);
+    const c1 = check(ev, 10);
+    expect(c1.verified.size).toBe(s1.verified);
+    // Nothing left mid-write: every holder that was written is verified.
+    expect([...replay(ev).values()].filter((x) => x.state === 'writing')).toEqual([]);
+    const j2 = new SqliteJournal(jpath);
+    expect(j2.interrupted).toEqual([]);
+    const s2 = await runBatch({ profile, data, journal: j2, readers: [simReader('sim-0', profile)], prepare: opts, transportKey: profileTransportKey(profile), apdu: 'auto' });
+    j2.close();
+    expect(s2.skipped).toBe(s1.verified);
+    expect(s2.verified).toBe(10 - s1.verified);
+    expect(s2.stopped).toBe(false);
+    expect(check(readJournal(`${jpath}.audit.jsonl`), 10).verified.size).toBe(10);
+  });
+});
+
+describe('batch command and signals', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s stops the run between cards: exit 0, nothing spoiled, "run again" said, the next run finishes', async (signal) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-sig-'));
+    const data = holders(dir, 400);
+    writeFileSync(join(dir, 'ds.pem'), signerPem(pki.documentSigner));
+    const jpath = join(dir, 'run.journal');
+    const args = ['bin/chipwright.js', 'batch', '--profile', 'profiles/icao-td1.yaml', '--data', data, '--journal', jpath, '--sim', '2', '--signer', join(dir, 'ds.pem'), '--json'];
+    const first = await new Promise<{ code: number | null; stderr: string; lines: number }>((resolve) => {
+      const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      let lines = 0;
+      let sent = false;
+      p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      p.stdout.on('data', (b: Buffer) => {
+        lines += b.toString().split('\n').filter((l) => l.length > 0).length;
+        // After the first cards are through: the signal lands while the others are being written.
+        if (!sent && lines >= 3) {
+          sent = true;
+          p.kill(signal);
+        }
+      });
+      p.on('exit', (code) => resolve({ code, stderr, lines }));
+    });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/stopped by a signal; the remaining holders stay queued/);
+    const events = readJournal(`${jpath}.audit.jsonl`);
+    const c1 = check(events, 400);
+    expect(c1.failed.size).toBe(0);
+    expect(c1.verified.size).toBeGreaterThanOrEqual(3);
+    expect(c1.verified.size).toBeLessThan(400);
+    expect([...replay(events).values()].filter((x) => x.state === 'writing')).toEqual([]);
+    const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { stdio: 'ignore' }).on('exit', resolve));
+    expect(code).toBe(0);
+    expect(check(readJournal(`${jpath}.audit.jsonl`), 400).verified.size).toBe(400);
+  }, 120_000);
 });

@@ -47,8 +47,12 @@ export interface CardSlot {
 
 export interface BatchReader {
   readonly name: string;
-  /** Waits for the next card; undefined ends this worker. */
-  nextCard(): Promise<CardSlot | undefined>;
+  /**
+   * Waits for the next card; undefined ends this worker. `wanted` says whether a holder is still
+   * waiting for a card: a reader stops waiting (undefined) once it says no, so a worker does not
+   * wait for a card after the last holder was taken by another reader.
+   */
+  nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined>;
 }
 
 export interface BatchCardResult {
@@ -80,6 +84,11 @@ export interface BatchOptions {
   readonly onResult?: (r: BatchCardResult) => void;
   /** After each step of each card (progress). */
   readonly onStep?: (reader: string, holderId: string, step: number, of: number) => void;
+  /**
+   * Stops the run between cards (SIGINT/SIGTERM): a card being written is finished and journaled,
+   * no new holder or card is taken, the rest stays queued for the next run.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface BatchSummary {
@@ -91,12 +100,16 @@ export interface BatchSummary {
   readonly interrupted: readonly Interrupted[];
   /** Cards refused before any write (already personalized, wrong key). */
   readonly refusedCards: readonly string[];
+  /** The run was stopped ({@link BatchOptions.stop}) with holders still queued. */
+  readonly stopped: boolean;
 }
 
 /** The holders still to do, shared by the workers; holders handed back go first. */
 class HolderQueue {
   readonly #it: AsyncIterator<HolderRecord>;
   readonly #back: HolderRecord[] = [];
+  /** A holder read ahead by {@link hasMore}, handed out by the next {@link next}. */
+  #ahead: HolderRecord | undefined;
   #taken = 0;
   skipped = 0;
   #busy: Promise<unknown> = Promise.resolve();
@@ -117,18 +130,39 @@ class HolderQueue {
 
   /** The next holder to write (serialized: workers ask one at a time). */
   next(): Promise<HolderRecord | undefined> {
-    const p = this.#busy.then(() => this.#next());
+    return this.#serial(() => this.#next());
+  }
+
+  /**
+   * Whether a holder is waiting now (handed back, read ahead, or still in the data file within
+   * the limit); reads one holder ahead to know. A holder another worker is writing may still be
+   * handed back later: that worker takes it itself on its next card.
+   */
+  hasMore(): Promise<boolean> {
+    return this.#serial(async () => {
+      if (this.#taken >= this.limit) return false;
+      if (this.#back.length > 0 || this.#ahead !== undefined) return true;
+      this.#ahead = await this.#read();
+      return this.#ahead !== undefined;
+    });
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#busy.then(fn);
     this.#busy = p.catch(() => undefined);
     return p;
   }
 
   async #next(): Promise<HolderRecord | undefined> {
     if (this.#taken >= this.limit) return undefined;
-    const back = this.#back.shift();
-    if (back !== undefined) {
-      this.#taken++;
-      return back;
-    }
+    const r = this.#back.shift() ?? this.#ahead ?? (await this.#read());
+    if (r === this.#ahead) this.#ahead = undefined;
+    if (r !== undefined) this.#taken++;
+    return r;
+  }
+
+  /** The next holder of the data file the journal still has queued (or failed, with retryFailed). */
+  async #read(): Promise<HolderRecord | undefined> {
     for (;;) {
       const n = await this.#it.next();
       if (n.done === true) return undefined;
@@ -143,7 +177,6 @@ class HolderQueue {
         this.skipped++;
         continue;
       }
-      this.#taken++;
       return r;
     }
   }
@@ -181,13 +214,19 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
 
   const worker = async (reader: BatchReader): Promise<void> => {
     for (;;) {
-      const slot = await reader.nextCard();
+      // Between cards, let the event loop run: simulated cards answer without I/O, and a run of
+      // thousands would otherwise hold off signals (stop), output and progress until its end.
+      await new Promise((resolve) => setImmediate(resolve));
+      const wanted = async (): Promise<boolean> => o.stop?.aborted !== true && (await queue.hasMore());
+      if (!(await wanted())) return;
+      const slot = await reader.nextCard(wanted);
       if (slot === undefined) return;
       let outcome: 'verified' | 'failed' | 'refused' | 'unused' = 'unused';
       let serial: string | undefined;
       let released = false;
       try {
         for (;;) {
+          if (o.stop?.aborted === true) return;
           const h = await queue.next();
           if (h === undefined) return;
           if (h.holder === undefined) {
@@ -263,7 +302,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     }
   };
   await Promise.all(o.readers.map(worker));
-  return { verified, failed, skipped: queue.skipped, interrupted, refusedCards };
+  return { verified, failed, skipped: queue.skipped, interrupted, refusedCards, stopped: o.stop?.aborted === true && (await queue.hasMore()) };
 }
 
 // --- readers -----------------------------------------------------------------------------------
@@ -287,8 +326,9 @@ export function simReader(name: string, profile: Profile, opts: SimReaderOptions
   if (opts.outDir !== undefined) mkdirSync(opts.outDir, { recursive: true });
   return {
     name,
-    async nextCard(): Promise<CardSlot | undefined> {
+    async nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined> {
       if (opts.cards !== undefined && n >= opts.cards) return undefined;
+      if (wanted !== undefined && !(await wanted())) return undefined;
       const card = createBlankCard(profile, { ...(opts.operatorKeys !== undefined ? { operatorKeys: opts.operatorKeys } : {}) });
       const inner = new InProcessTransport(card);
       const transport = opts.wrap?.(inner, card, n) ?? inner;
@@ -309,9 +349,10 @@ export function simReader(name: string, profile: Profile, opts: SimReaderOptions
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A PC/SC reader: waits for a card (polling every 100 ms), connects exclusively, and after the
- * run waits for the card to be taken out before it waits for the next — except a card left
- * unused because no holder remained, which stays in the reader and ends the worker.
+ * A PC/SC reader: waits for a card (polling every 100 ms) while a holder is still waiting for
+ * one, connects exclusively, and after the run waits for the card to be taken out before it waits
+ * for the next — except a card left unused because no holder remained, which stays in the reader
+ * and ends the worker.
  */
 export function pcscReader(name: string, opts: { readonly pollMs?: number; readonly stop?: AbortSignal } = {}): BatchReader {
   const poll = opts.pollMs ?? 100;
@@ -328,9 +369,9 @@ export function pcscReader(name: string, opts: { readonly pollMs?: number; reado
   };
   return {
     name,
-    async nextCard(): Promise<CardSlot | undefined> {
+    async nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined> {
       while (!(await present())) {
-        if (opts.stop?.aborted === true) {
+        if (opts.stop?.aborted === true || (wanted !== undefined && !(await wanted()))) {
           await done();
           return undefined;
         }

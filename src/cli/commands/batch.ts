@@ -23,7 +23,7 @@ import { EXIT } from '../exit-codes.js';
 import { BatchProgress } from '../progress.js';
 import { intOption } from '../options.js';
 import type { CliContext } from '../context.js';
-import type { CliIo } from '../io.js';
+import { untilStopped, type CliIo } from '../io.js';
 import { addInputOptions, asInputError, persoInputs, type PersoInputOptions } from './perso.js';
 
 interface RawOptions extends PersoInputOptions {
@@ -74,6 +74,7 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
       retryFailed: o.retryFailed === true,
       ...(o.limit !== undefined ? { limit: intOption(o.limit, '--limit', 1, 10_000_000) } : {}),
       onStep: (reader, holderId, step, of) => progress.step(reader, holderId, step, of),
+      ...(stop !== undefined ? { stop } : {}),
       onResult: (r) => {
         progress.result(r.outcome === 'verified');
         if (o.json === true) progress.log(JSON.stringify(r), io.stdout);
@@ -85,6 +86,7 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
     io.stderr(
       `batch: ${summary.verified} verified, ${summary.failed} failed, ${summary.skipped} settled before${summary.interrupted.length > 0 ? `, ${summary.interrupted.length} spoiled by the last run` : ''}${summary.refusedCards.length > 0 ? `, ${summary.refusedCards.length} cards refused` : ''}; journal ${o.journal}\n`,
     );
+    if (summary.stopped) io.stderr(`batch: stopped by a signal; the remaining holders stay queued: run the same command again to continue\n`);
     return summary.failed > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
   } catch (e) {
     throw asInputError(e);
@@ -109,14 +111,7 @@ export function registerBatch(program: Command, cli: CliContext): Command {
     .option('--limit <n>', 'take at most N holders this run')
     .option('--json', 'one JSON result per line')
     .action(async (opts: RawOptions) => {
-      const ac = new AbortController();
-      const onSig = (): void => ac.abort();
-      process.once('SIGINT', onSig);
-      try {
-        cli.exit(await runBatchCommand(opts, cli.io, ac.signal));
-      } finally {
-        process.off('SIGINT', onSig);
-      }
+      cli.exit(await untilStopped((stop) => runBatchCommand(opts, cli.io, stop)));
     });
   return c;
 }
