@@ -19,9 +19,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { NO_POSITIONS, pathText, show, yamlLocator, type Locator, type Segment } from '../input/positions.js';
+import { compileSchema, schemaIssues, type SchemaIssue } from '../input/schema-issues.js';
 import { LdsError } from '../lds/errors.js';
 import { imageInfo } from '../lds/image-info.js';
 import {
@@ -80,92 +80,8 @@ const CERTIFICATE_MAX_BYTES = 16_384;
 
 // --- schema pass -----------------------------------------------------------------------------------
 
-let compiled: ReturnType<Ajv2020['compile']> | undefined;
-
-function schemaValidator(): ReturnType<Ajv2020['compile']> {
-  if (compiled === undefined) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, unicodeRegExp: true });
-    compiled = ajv.compile(HOLDER_SCHEMA);
-  }
-  return compiled;
-}
-
-
-function segmentsOf(instancePath: string, data: unknown): Segment[] {
-  if (instancePath === '') return [];
-  const out: Segment[] = [];
-  let cur: unknown = data;
-  for (const raw of instancePath.slice(1).split('/')) {
-    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg: Segment = Array.isArray(cur) && /^\d+$/.test(s) ? Number(s) : s;
-    out.push(seg);
-    cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[String(seg)] : undefined;
-  }
-  return out;
-}
-
-function describe(e: ErrorObject): { path: Segment[]; message: string; hint?: string; key?: boolean } | undefined {
-  const ps = e.parentSchema as { description?: string; properties?: Record<string, { description?: string }> } | undefined;
-  const hint = ps?.description;
-  const p = e.params as Record<string, unknown>;
-  const base = { hint };
-  switch (e.keyword) {
-    case 'required': {
-      const prop = String(p.missingProperty);
-      const h = ps?.properties?.[prop]?.description;
-      return { path: [prop], message: 'missing (required)', ...(h !== undefined ? { hint: h } : {}) };
-    }
-    case 'additionalProperties': {
-      const prop = String(p.additionalProperty);
-      const known = Object.keys(ps?.properties ?? {});
-      return { path: [prop], message: 'unknown key', hint: known.length > 0 ? `expected one of: ${known.join(', ')}` : 'no keys allowed here', key: true };
-    }
-    case 'enum':
-      return { path: [], message: `expected one of ${(p.allowedValues as unknown[]).map((x) => String(x)).join(', ')}, got ${show(e.data)}`, ...base };
-    case 'type': {
-      const quoted = p.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean');
-      return {
-        path: [],
-        message: `expected ${p.type === 'object' ? 'a mapping' : p.type === 'array' ? 'a list' : `a ${String(p.type)}`}, got ${show(e.data)}`,
-        ...(quoted ? { hint: 'write it in quotes, e.g. "0123"' } : base),
-      };
-    }
-    case 'pattern':
-      return { path: [], message: `got ${show(e.data)}`, hint: hint !== undefined ? `expected ${hint}` : `expected to match ${String(p.pattern)}` };
-    case 'minLength':
-    case 'maxLength':
-      return { path: [], message: `expected ${e.keyword === 'minLength' ? 'at least' : 'at most'} ${String(p.limit)} characters, got ${String(e.data).length}`, ...base };
-    case 'minItems':
-    case 'maxItems':
-      return { path: [], message: `expected ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(p.limit)} entries, got ${(e.data as unknown[]).length}`, ...base };
-    case 'minimum':
-    case 'maximum':
-    case 'exclusiveMaximum':
-    case 'exclusiveMinimum':
-      return { path: [], message: `expected ${String(p.comparison)} ${String(p.limit)}, got ${show(e.data)}`, ...base };
-    case 'minProperties':
-    case 'maxProperties':
-      return { path: [], message: 'give exactly one of path or base64', ...base };
-    default:
-      return { path: [], message: e.message ?? e.keyword, ...base };
-  }
-}
-
-function schemaIssues(data: unknown, loc: Locator, file: string | undefined): HolderIssue[] {
-  const validate = schemaValidator();
-  if (validate(data)) return [];
-  const seen = new Set<string>();
-  const out: HolderIssue[] = [];
-  for (const e of validate.errors ?? []) {
-    const d = describe(e);
-    if (d === undefined) continue;
-    const path = [...segmentsOf(e.instancePath, data), ...d.path];
-    const text = `${pathText(path)}|${d.message}`;
-    if (seen.has(text)) continue;
-    seen.add(text);
-    out.push({ ...(file !== undefined ? { file } : {}), ...loc.at(path, d.key), path: pathText(path), message: d.message, ...(d.hint !== undefined ? { hint: d.hint } : {}) });
-  }
-  return out;
+function schemaProblems(data: unknown, loc: Locator, file: string | undefined): SchemaIssue[] {
+  return schemaIssues(compileSchema(HOLDER_SCHEMA), data, loc, file);
 }
 
 // --- semantic pass ---------------------------------------------------------------------------------
@@ -445,7 +361,7 @@ function resolveHolder(d: HolderDocument, c: Collector, reader: BytesReader): Ho
 
 function finish(data: unknown, loc: Locator, opts: ParseHolderOptions): Holder {
   const file = opts.file;
-  const issues = schemaIssues(data, loc, file);
+  const issues = schemaProblems(data, loc, file);
   if (issues.length > 0) throw new HolderError(sortIssues(issues));
   const c = new Collector(loc, file);
   const baseDir = opts.baseDir ?? (file !== undefined ? dirname(resolve(file)) : process.cwd());

@@ -11,7 +11,6 @@
  * profile.applications.map((a) => a.name) // ['card-level', 'identity', ...]
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { hexToBytes } from '../bytes/index.js';
 import type { EfStructure } from '../card/fs/file.js';
@@ -23,6 +22,7 @@ import { getEncoder } from './encoders.js';
 import './app-encoders.js';
 import { NO_POSITIONS, ProfileError, pathText, show, yamlLocator, type InputIssue, type Locator, type Segment } from './issues.js';
 import { PROFILE_SCHEMA } from './schema.js';
+import { compileSchema, schemaIssues, type SchemaIssue } from '../input/schema-issues.js';
 
 /** Where a file's content comes from. `args` are the encoder's own keys (tag, fields, value …). */
 export interface ContentSpec {
@@ -141,91 +141,8 @@ export const SIGNERS = Object.freeze({ 'document-signer': '--signer', 'card-issu
 
 // --- schema pass -------------------------------------------------------------------------------
 
-let compiled: ReturnType<Ajv2020['compile']> | undefined;
-
-function validator(): ReturnType<Ajv2020['compile']> {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, verbose: true, unicodeRegExp: true }).compile(PROFILE_SCHEMA);
-  return compiled;
-}
-
-function segmentsOf(instancePath: string, data: unknown): Segment[] {
-  if (instancePath === '') return [];
-  const out: Segment[] = [];
-  let cur: unknown = data;
-  for (const raw of instancePath.slice(1).split('/')) {
-    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg: Segment = Array.isArray(cur) && /^\d+$/.test(s) ? Number(s) : s;
-    out.push(seg);
-    cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[String(seg)] : undefined;
-  }
-  return out;
-}
-
-function describe(e: ErrorObject): { path: Segment[]; message: string; hint?: string; key?: boolean } | undefined {
-  const ps = e.parentSchema as { description?: string; properties?: Record<string, { description?: string }> } | undefined;
-  const hint = ps?.description;
-  const p = e.params as Record<string, unknown>;
-  const base = hint !== undefined ? { hint } : {};
-  switch (e.keyword) {
-    case 'required': {
-      const prop = String(p.missingProperty);
-      const h = ps?.properties?.[prop]?.description;
-      return { path: [prop], message: 'missing (required)', ...(h !== undefined ? { hint: h } : {}) };
-    }
-    case 'additionalProperties': {
-      const prop = String(p.additionalProperty);
-      const known = Object.keys(ps?.properties ?? {});
-      return { path: [prop], message: 'unknown key', hint: known.length > 0 ? `expected one of: ${known.join(', ')}` : 'no keys allowed here', key: true };
-    }
-    case 'enum':
-      return { path: [], message: `expected one of ${(p.allowedValues as unknown[]).map(String).join(', ')}, got ${show(e.data)}`, ...base };
-    case 'const':
-      return { path: [], message: `expected ${JSON.stringify(p.allowedValue)}, got ${show(e.data)}`, ...base };
-    case 'type': {
-      const quoted = p.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean');
-      return {
-        path: [],
-        message: `expected ${p.type === 'object' ? 'a mapping' : p.type === 'array' ? 'a list' : `a ${String(p.type)}`}, got ${show(e.data)}`,
-        ...(quoted ? { hint: 'write it in quotes, e.g. "0101"' } : base),
-      };
-    }
-    case 'pattern':
-      return { path: [], message: `got ${show(e.data)}`, hint: hint !== undefined ? `expected ${hint}` : `expected to match ${String(p.pattern)}` };
-    case 'minimum':
-    case 'maximum':
-      return { path: [], message: `expected ${String(p.comparison)} ${String(p.limit)}, got ${show(e.data)}`, ...base };
-    case 'minItems':
-      return { path: [], message: `expected at least ${String(p.limit)} entries`, ...base };
-    case 'minLength':
-      return { path: [], message: `expected at least ${String(p.limit)} characters`, ...base };
-    case 'minProperties':
-      return { path: [], message: `expected at least ${String(p.limit)} entries`, ...base };
-    case 'anyOf':
-      return { path: [], message: `got ${show(e.data)}`, ...(hint !== undefined ? { hint: `expected ${hint}` } : {}) };
-    default:
-      return { path: [], message: e.message ?? e.keyword, ...base };
-  }
-}
-
-function schemaIssues(data: unknown, loc: Locator, file: string | undefined): InputIssue[] {
-  const validate = validator();
-  if (validate(data)) return [];
-  const out: InputIssue[] = [];
-  const seen = new Set<string>();
-  const errors = validate.errors ?? [];
-  // anyOf reports each branch's failure too; the anyOf entry itself says it better.
-  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  for (const e of errors) {
-    if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath)) continue;
-    const d = describe(e);
-    if (d === undefined) continue;
-    const path = [...segmentsOf(e.instancePath, data), ...d.path];
-    const key = `${pathText(path)}|${d.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ ...(file !== undefined ? { file } : {}), ...loc.at(path, d.key), path: pathText(path), message: d.message, ...(d.hint !== undefined ? { hint: d.hint } : {}) });
-  }
-  return out;
+function schemaProblems(data: unknown, loc: Locator, file: string | undefined): SchemaIssue[] {
+  return schemaIssues(compileSchema(PROFILE_SCHEMA), data, loc, file);
 }
 
 // --- semantic pass -----------------------------------------------------------------------------
@@ -525,7 +442,7 @@ function sortIssues(list: InputIssue[]): InputIssue[] {
 }
 
 function finish(data: unknown, loc: Locator, source: string): Profile {
-  const issues = schemaIssues(data, loc, source);
+  const issues = schemaProblems(data, loc, source);
   if (issues.length > 0) throw new ProfileError(sortIssues(issues));
   const c = new Collector(loc, source);
   const profile = resolveProfile(data as RawProfile, c, source);
