@@ -465,3 +465,70 @@ export function problemOf(file: string, e: unknown): { file: string; message: st
   if (e instanceof AppDataError || (e instanceof Error && e.name === 'LdsError')) return { file, message: e.message };
   throw e;
 }
+
+/** What {@link readRecordPairApplication} needs: two record EFs decoded together, and their EF.SOD. */
+export interface RecordPairApplication<S, A extends string, B extends string> {
+  readonly application: string;
+  readonly aid: Uint8Array;
+  /** The raw-output name and layout of each record EF (both covered by EF.SOD by data group number). */
+  readonly first: readonly [A, AppFileSpec];
+  readonly second: readonly [B, AppFileSpec];
+  readonly sod: AppFileSpec;
+  readonly layout: readonly AppFileSpec[];
+  /** Holder-model section from both files' records; throws AppDataError/LdsError for bad data. */
+  readonly decode: (first: readonly Uint8Array[], second: readonly Uint8Array[]) => S;
+}
+
+export type RecordPairReadResult<S, A extends string, B extends string> = AppReadResult<S> & {
+  /** The records and EF.SOD as read. */
+  readonly raw: { readonly [K in A | B]?: readonly Uint8Array[] } & { readonly sod?: Uint8Array };
+};
+
+/**
+ * SELECT by AID, every record of both record EFs, EF.SOD; the section decoded from the records,
+ * passive authentication over the records as read (each file's bytes are its records
+ * concatenated, as the issuer hashed them). Refused or absent files are reported, never fatal.
+ * The reading of the health and finance applications.
+ */
+export async function readRecordPairApplication<S, A extends string, B extends string>(
+  t: Transport,
+  app: RecordPairApplication<S, A, B>,
+  opts: AppReadOptions,
+): Promise<RecordPairReadResult<S, A, B>> {
+  const chunk = opts.chunkSize ?? 0xdf;
+  const selectSw = await selectApplication(t, app.aid);
+  if (selectSw !== 0x9000) return { application: app.application, aid: app.aid, selectSw, files: [], problems: [], raw: {} };
+  const [aName, aSpec] = app.first;
+  const [bName, bSpec] = app.second;
+  const log: AppFileRead[] = [];
+  const a = await tryRead(aSpec, () => readAppFile(t, aSpec, chunk), log);
+  const b = await tryRead(bSpec, () => readAppFile(t, bSpec, chunk), log);
+  const sod = await tryRead(app.sod, () => readAppFile(t, app.sod, chunk), log);
+  const problems: { file: string; message: string }[] = [];
+  let section: S | undefined;
+  if (a?.records !== undefined && b?.records !== undefined) {
+    try {
+      section = app.decode(a.records, b.records);
+    } catch (e) {
+      problems.push(problemOf(`${aSpec.name}/${bSpec.name}`, e));
+    }
+  }
+  const hashed = new Map<number, Uint8Array>();
+  if (a !== undefined) hashed.set(aSpec.dataGroup!, a.bytes);
+  if (b !== undefined) hashed.set(bSpec.dataGroup!, b.bytes);
+  const passiveAuth = sod === undefined && hashed.size === 0 ? undefined : verifyAppSod(sod?.bytes, hashed, app.layout, opts.cscas ?? [], opts.now ?? new Date());
+  const raw: Record<string, unknown> = {};
+  if (a?.records !== undefined) raw[aName] = a.records;
+  if (b?.records !== undefined) raw[bName] = b.records;
+  if (sod !== undefined) raw.sod = sod.bytes;
+  return {
+    application: app.application,
+    aid: app.aid,
+    selectSw,
+    files: withVerdicts(log, passiveAuth, app.layout),
+    ...(passiveAuth !== undefined ? { passiveAuth } : {}),
+    ...(section !== undefined ? { section } : {}),
+    problems,
+    raw: raw as RecordPairReadResult<S, A, B>['raw'],
+  };
+}

@@ -11,59 +11,18 @@
  */
 import type { HealthInsurance } from '../../holder/types.js';
 import type { Transport } from '../../transport/types.js';
-import {
-  problemOf,
-  readAppFile,
-  selectApplication,
-  tryRead,
-  verifyAppSod,
-  withVerdicts,
-  type AppFileRead,
-  type AppReadOptions,
-  type AppReadResult,
-} from './common.js';
+import { readRecordPairApplication, type AppReadOptions, type RecordPairReadResult } from './common.js';
 import { EF_DEPENDANTS, EF_HEALTH_SOD, EF_INSURANCE, HEALTH_AID, HEALTH_FILES } from './layout.js';
 import { healthFromRecords } from './records.js';
 
-export interface HealthReadResult extends AppReadResult<HealthInsurance> {
-  /** The records and EF.SOD as read. */
-  readonly raw: { readonly insurance?: readonly Uint8Array[]; readonly dependants?: readonly Uint8Array[]; readonly sod?: Uint8Array };
-}
+/** The result, with the records and EF.SOD as read under `raw` (`insurance`, `dependants`, `sod`). */
+export type HealthReadResult = RecordPairReadResult<HealthInsurance, 'insurance', 'dependants'>;
 
 /** Reads the health application (module comment); the caller has established PACE. */
-export async function readHealth(t: Transport, opts: AppReadOptions = {}): Promise<HealthReadResult> {
-  const chunk = opts.chunkSize ?? 0xdf;
-  const selectSw = await selectApplication(t, HEALTH_AID);
-  if (selectSw !== 0x9000) return { application: 'health', aid: HEALTH_AID, selectSw, files: [], problems: [], raw: {} };
-  const log: AppFileRead[] = [];
-  const ins = await tryRead(EF_INSURANCE, () => readAppFile(t, EF_INSURANCE, chunk), log);
-  const dep = await tryRead(EF_DEPENDANTS, () => readAppFile(t, EF_DEPENDANTS, chunk), log);
-  const sod = await tryRead(EF_HEALTH_SOD, () => readAppFile(t, EF_HEALTH_SOD, chunk), log);
-  const problems: { file: string; message: string }[] = [];
-  let section: HealthInsurance | undefined;
-  if (ins?.records !== undefined && dep?.records !== undefined) {
-    try {
-      section = healthFromRecords(ins.records, dep.records);
-    } catch (e) {
-      problems.push(problemOf('EF.INSURANCE/EF.DEPENDANTS', e));
-    }
-  }
-  const hashed = new Map<number, Uint8Array>();
-  if (ins !== undefined) hashed.set(EF_INSURANCE.dataGroup!, ins.bytes);
-  if (dep !== undefined) hashed.set(EF_DEPENDANTS.dataGroup!, dep.bytes);
-  const passiveAuth = sod === undefined && hashed.size === 0 ? undefined : verifyAppSod(sod?.bytes, hashed, HEALTH_FILES, opts.cscas ?? [], opts.now ?? new Date());
-  return {
-    application: 'health',
-    aid: HEALTH_AID,
-    selectSw,
-    files: withVerdicts(log, passiveAuth, HEALTH_FILES),
-    ...(passiveAuth !== undefined ? { passiveAuth } : {}),
-    ...(section !== undefined ? { section } : {}),
-    problems,
-    raw: {
-      ...(ins?.records !== undefined ? { insurance: ins.records } : {}),
-      ...(dep?.records !== undefined ? { dependants: dep.records } : {}),
-      ...(sod !== undefined ? { sod: sod.bytes } : {}),
-    },
-  };
+export function readHealth(t: Transport, opts: AppReadOptions = {}): Promise<HealthReadResult> {
+  return readRecordPairApplication(
+    t,
+    { application: 'health', aid: HEALTH_AID, first: ['insurance', EF_INSURANCE], second: ['dependants', EF_DEPENDANTS], sod: EF_HEALTH_SOD, layout: HEALTH_FILES, decode: healthFromRecords },
+    opts,
+  );
 }
