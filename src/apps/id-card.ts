@@ -50,10 +50,8 @@ import type { MrzInfo } from '../crypto/bac.js';
 import { CA_OID, encodeSecurityInfos, type SecurityInfo } from '../crypto/security-infos.js';
 import type { Holder } from '../holder/types.js';
 import type { HashAlgorithm } from '../lds/algorithms.js';
-import { decodeEfCom } from '../lds/ef-com.js';
 import { verifySod, type CheckVerdict, type PassiveAuthReport } from '../lds/passive-auth.js';
 import type { CertifiedKey } from '../lds/pki.js';
-import { decodeSod } from '../lds/sod.js';
 import { EF_CARD_ACCESS, EF_COM, EF_SOD, dataGroup } from '../lds/tags.js';
 import { performBac } from '../terminal/bac.js';
 import { ActiveAuthError, performActiveAuthentication } from '../terminal/active-auth.js';
@@ -69,7 +67,7 @@ import { purseInstallParams, type PurseSpec } from './purse/params.js';
 import { CARD_LEVEL_APPLET, CARD_PASSWORDS, DEFAULT_PACE_PROTOCOLS, emrtdMrzInformation, installCardLevel, protocolsOfCardAccess } from './card-level.js';
 import { identityApplet } from './identity/applet.js';
 import { decodeIdentityFiles, prepareIdentityFiles, type DecodedIdentity, type IdentityFiles, type IdentitySections } from './identity/data.js';
-import { IDENTITY_AID, IDENTITY_DATA_GROUPS, IDENTITY_FILES } from './identity/layout.js';
+import { IDENTITY_AID, IDENTITY_FILES, dataGroupsToRead } from './identity/layout.js';
 import { IdentityReadError, ReadRefused, readFileBySfi } from './identity/reader.js';
 import { HEALTH_APPLET } from './health/applet.js';
 import { buildHealthApplication } from './health/card.js';
@@ -474,24 +472,8 @@ export async function readIdCard(transport: Transport, opts: ReadIdCardOptions):
   if (selectSw === 0x9000) {
     com = await readLogged(sm, { name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi }, chunk, log);
     sod = await readLogged(sm, { name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi }, chunk, log);
-    const wanted = new Set<number>();
-    let listed: readonly number[] | undefined;
-    if (com !== undefined) {
-      try {
-        listed = decodeEfCom(com).dataGroups;
-      } catch {
-        // Reported with the other decoding problems.
-      }
-    }
-    for (const n of listed ?? IDENTITY_DATA_GROUPS) wanted.add(n);
-    if (sod !== undefined) {
-      try {
-        for (const n of decodeSod(sod).securityObject.dataGroupHashes.keys()) wanted.add(n);
-      } catch {
-        // Reported by passive authentication.
-      }
-    }
-    const order = [...wanted].sort((a, b) => (a === 14 ? -1 : b === 14 ? 1 : a - b));
+    // DG14 first: Chip Authentication restarts SM before the other groups are read.
+    const order = dataGroupsToRead(com, sod).sort((a, b) => (a === 14 ? -1 : b === 14 ? 1 : a - b));
     for (const n of order) {
       const info = dataGroup(n);
       const bytes = await readLogged(sm, info, chunk, log);

@@ -28,6 +28,8 @@
  * PIN verified after BAC is not enough (issue 4: "readable only after PACE and the holder PIN").
  */
 import { and, pin, PACE_REQUIRED, SM_REQUIRED, type AccessRules } from '../../card/security/access.js';
+import { decodeEfCom } from '../../lds/ef-com.js';
+import { decodeSod } from '../../lds/sod.js';
 import { EF_COM, EF_SOD, LDS1_AID, dataGroup } from '../../lds/tags.js';
 import { CARD_PASSWORDS } from '../card-level.js';
 
@@ -72,3 +74,30 @@ export const IDENTITY_FILES: readonly IdentityFileSpec[] = Object.freeze([
 
 /** The data groups this application may carry. */
 export const IDENTITY_DATA_GROUPS: readonly number[] = Object.freeze(IDENTITY_FILES.flatMap((f) => (f.dataGroup !== undefined ? [f.dataGroup] : [])));
+
+/**
+ * The data groups a reader should try, in ascending order: those EF.COM lists (ICAO 9303-10 §4.6.1;
+ * every group of this layout when EF.COM is missing or does not decode) and those EF.SOD hashes
+ * (§4.6.2), so a group one of them forgets is still read and checked. A malformed EF.COM or EF.SOD
+ * is reported by its own decoding or by passive authentication, not here.
+ */
+export function dataGroupsToRead(com: Uint8Array | undefined, sod: Uint8Array | undefined): number[] {
+  const wanted = new Set<number>();
+  let listed: readonly number[] | undefined;
+  if (com !== undefined) {
+    try {
+      listed = decodeEfCom(com).dataGroups;
+    } catch {
+      // Reported with the other decoding problems.
+    }
+  }
+  for (const n of listed ?? IDENTITY_DATA_GROUPS) wanted.add(n);
+  if (sod !== undefined) {
+    try {
+      for (const n of decodeSod(sod).securityObject.dataGroupHashes.keys()) wanted.add(n);
+    } catch {
+      // Reported by passive authentication.
+    }
+  }
+  return [...wanted].sort((a, b) => a - b);
+}

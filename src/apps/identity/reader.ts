@@ -31,12 +31,10 @@ import { encodeTlv, parseTlv, TlvError } from '../../tlv/ber.js';
 import { performBac } from '../../terminal/bac.js';
 import { PaceError, performPace } from '../../terminal/pace.js';
 import type { Transport } from '../../transport/types.js';
-import { decodeEfCom } from '../../lds/ef-com.js';
-import { decodeSod } from '../../lds/sod.js';
 import { verifySod, type PassiveAuthReport } from '../../lds/passive-auth.js';
 import { EF_CARD_ACCESS, EF_COM, EF_SOD, dataGroup } from '../../lds/tags.js';
 import { decodeIdentityFiles, type DecodedIdentity, type IdentitySections } from './data.js';
-import { IDENTITY_AID, IDENTITY_DATA_GROUPS } from './layout.js';
+import { IDENTITY_AID, dataGroupsToRead } from './layout.js';
 
 export interface ReadIdentityOptions {
   /** Card access number (PACE). */
@@ -246,25 +244,8 @@ export async function readIdentity(transport: Transport, opts: ReadIdentityOptio
   if (protocol === 'PACE') await select(sm);
   const com = await readFile(sm, EF_COM, chunk, files);
   const sod = await readFile(sm, EF_SOD, chunk, files);
-  const wanted = new Set<number>();
-  let listed: readonly number[] | undefined;
-  if (com !== undefined) {
-    try {
-      listed = decodeEfCom(com).dataGroups;
-    } catch {
-      // Reported with the other decoding problems below; read what the layout may hold.
-    }
-  }
-  for (const n of listed ?? IDENTITY_DATA_GROUPS) wanted.add(n);
-  if (sod !== undefined) {
-    try {
-      for (const n of decodeSod(sod).securityObject.dataGroupHashes.keys()) wanted.add(n);
-    } catch {
-      // Reported by passive authentication.
-    }
-  }
   const dataGroups = new Map<number, Uint8Array>();
-  for (const n of [...wanted].sort((a, b) => a - b)) {
+  for (const n of dataGroupsToRead(com, sod)) {
     const info = dataGroup(n);
     const bytes = await readFile(sm, info, chunk, files);
     if (bytes !== undefined) dataGroups.set(n, bytes);
