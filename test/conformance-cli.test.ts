@@ -152,6 +152,36 @@ describe('chipwright replay', () => {
     expect((JSON.parse(r.stdout) as { files: { format: string; sent: number }[] }).files[0]).toMatchObject({ format: 'scriptor', sent: 1 });
   });
 
+  it('--csca: passive authentication of a personalized card image against the CSCA given, secrets from the PIN mailer', async () => {
+    const pkiDir = path('pki');
+    expect((await cli(['pki', 'init', '--out', pkiDir])).code).toBe(0);
+    const other = path('pki-other');
+    expect((await cli(['pki', 'init', '--out', other])).code).toBe(0);
+    const card = path('personalized.json');
+    const mailer = path('mailer.jsonl');
+    const perso = await cli(['perso', '--profile', join(ROOT, 'profiles/icao-td1.yaml'), '--data', join(ROOT, 'profiles/samples/specimen-full.yaml'), '--card', card, '--signer', join(pkiDir, 'document-signer.pem'), '--mailer', mailer]);
+    expect(perso.code, perso.stderr).toBe(0);
+    const pins = (JSON.parse(readFileSync(mailer, 'utf8').trim()) as { pins: Record<string, string> }).pins;
+    const env = Object.fromEntries(Object.entries(pins).map(([k, v]) => [`CHIPWRIGHT_SECRET_${k}`, Buffer.from(v, 'ascii').toString('hex')]));
+    const vec = join(ROOT, 'test-vectors/icao/read-personalized.vec');
+    const good = await cli(['replay', vec, '--card', card, '--csca', join(pkiDir, 'csca.pem'), '--json'], env);
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    const steps = (JSON.parse(good.stdout) as { files: { steps: { text?: string; command?: string; verdict: string }[] }[] }).files[0]!.steps;
+    expect(steps.filter((x) => JSON.stringify(x).includes('passive-authentication')).map((x) => x.verdict)).toContain('pass');
+    // Another CSCA: the chain does not hold, so the step expecting "valid" fails.
+    const wrong = await cli(['replay', vec, '--card', card, '--csca', join(other, 'csca.pem')], env);
+    expect(wrong.code).toBe(EXIT.CHECK_FAILED);
+    expect(wrong.stdout).toMatch(/passive-authentication/);
+    // Nothing of the PINs or CAN in either report.
+    for (const v of Object.values(pins)) expect(good.stdout + wrong.stdout).not.toMatch(new RegExp(`\\b${v}\\b`));
+    // Two certificates are not one {CSCA}; with --profile the card defines {CSCA} itself.
+    writeFileSync(path('two.pem'), readFileSync(join(pkiDir, 'csca.pem'), 'utf8') + readFileSync(join(other, 'csca.pem'), 'utf8'));
+    expect((await cli(['replay', vec, '--card', card, '--csca', path('two.pem')], env)).stderr).toMatch(/holds 2 certificates/);
+    const both = await cli(['replay', vec, '--profile', join(ROOT, 'profiles/icao-td1.yaml'), '--data', join(ROOT, 'profiles/samples/specimen-full.yaml'), '--csca', join(pkiDir, 'csca.pem')]);
+    expect(both.code).toBe(EXIT.USAGE);
+    expect((await cli(['replay', vec, '--card', card, '--csca', path('missing.pem')], env)).code).toBe(EXIT.INPUT);
+  }, 60_000);
+
   it('is listed in the help', async () => {
     const r = await cli(['--help']);
     expect(r.stdout).toMatch(/replay \[options\] <file\.\.\.>/);

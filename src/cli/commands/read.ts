@@ -23,12 +23,11 @@
  * 4 the card stopped answering; 5 --out cannot be written.
  */
 import type { Command } from 'commander';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { bytesToHex, zeroize } from '../../bytes/index.js';
 import { parseTd1 } from '../../lds/mrz.js';
-import { readCertificates } from '../../lds/certificates.js';
 import type { PassiveAuthReport } from '../../lds/passive-auth.js';
 import { holderToDocument, type BytesRole } from '../../holder/document.js';
 import type { BytesSource, HolderDocument } from '../../holder/types.js';
@@ -43,8 +42,9 @@ import { InProcessTransport } from '../../transport/in-process.js';
 import { TracingTransport } from '../../transport/trace.js';
 import type { Transport } from '../../transport/types.js';
 import { CardFile } from '../card-file.js';
+import { loadTrustAnchors } from '../trust-anchors.js';
 import { EXIT } from '../exit-codes.js';
-import { InputFileError, OutputFileError, UsageError } from '../errors.js';
+import { OutputFileError, UsageError } from '../errors.js';
 import { appletOption } from '../options.js';
 import { readerOrCard, withReader, type CardTarget } from './readers.js';
 import type { CliContext } from '../context.js';
@@ -171,39 +171,6 @@ export async function holderPin(io: CliIo): Promise<Uint8Array> {
     throw new UsageError(`--pin: no terminal to ask the PIN on; set ${PIN_ENV} (the PIN is never taken from the command line)`);
   }
   return checkPin(await askHidden(io, 'PIN (not shown): '), 'PIN');
-}
-
-// --- trust anchors -----------------------------------------------------------------------------------
-
-const CERT_FILE = /\.(pem|crt|cer|der)$/i;
-
-/** Certificates from `--csca` paths: PEM bundles, DER files, or folders of them. */
-export function loadTrustAnchors(paths: readonly string[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const load = (path: string): void => {
-    let data: Uint8Array;
-    try {
-      data = new Uint8Array(readFileSync(path));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new InputFileError(`--csca ${path}: ${code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code ?? String(e)})`}`);
-    }
-    try {
-      out.push(...readCertificates(data, `--csca ${path}`));
-    } catch (e) {
-      throw new InputFileError(e instanceof Error ? e.message : String(e));
-    }
-  };
-  for (const p of paths) {
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st === undefined) throw new InputFileError(`--csca ${p}: no such file or folder`);
-    if (st.isDirectory()) {
-      const files = readdirSync(p).filter((f) => CERT_FILE.test(f)).sort();
-      if (files.length === 0) throw new InputFileError(`--csca ${p}: the folder holds no .pem, .crt, .cer or .der file`);
-      for (const f of files) load(join(p, f));
-    } else load(p);
-  }
-  return out;
 }
 
 // --- output ------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ import { prepareReplay, runReplay, type ReplayOptions, type ReplayResult, type R
 import { formatFileReport, formatReplaySummary, replayJson, replayJunit } from '../../conformance/report.js';
 import { VectorError, CAPABILITIES, VECTOR_FORMATS, type Vector, type VectorFormat } from '../../conformance/vector.js';
 import { readInputFile, pathExists } from '../card-file.js';
+import { loadTrustAnchors } from '../trust-anchors.js';
+import { CSCA_VALUE } from '../../conformance/profile-card.js';
 import { withReader } from './readers.js';
 import { registerRecord } from './record.js';
 import { EXIT } from '../exit-codes.js';
@@ -41,6 +43,7 @@ interface RawOptions {
   rng?: string;
   format?: VectorFormat | 'auto';
   secrets?: string;
+  csca?: string;
   transportKey?: string;
   transportKeyAlgorithm?: KeyAlgorithmOption;
   sharedCard?: boolean;
@@ -63,6 +66,8 @@ export interface ReplayContext {
   readonly appletModules: readonly string[];
   readonly rng: Uint8Array | undefined;
   readonly secretsFile: string | undefined;
+  /** `--csca FILE`: the `{CSCA}` value (one certificate, PEM or DER). */
+  readonly cscaFile: string | undefined;
   readonly transportKey: TransportKey | undefined;
   readonly sharedCard: boolean;
   readonly failFast: boolean;
@@ -92,6 +97,9 @@ export function replayContext(paths: readonly string[], o: RawOptions): ReplayCo
     if (!(CAPABILITIES as readonly string[]).includes(w)) throw new UsageError(`--without: unknown capability "${w}"; known: ${CAPABILITIES.join(', ')}`);
   }
   if (o.junit !== undefined && o.junit.trim() === '') throw new UsageError('--junit: expected a file name');
+  if (o.csca !== undefined && o.profile !== undefined) {
+    throw new UsageError('--csca gives {CSCA} for --card, --reader or each file\'s own card; a --profile card already defines {CSCA} (the test CSCA it was signed under)');
+  }
   return {
     paths,
     format: o.format === undefined || o.format === 'auto' ? undefined : o.format,
@@ -101,6 +109,7 @@ export function replayContext(paths: readonly string[], o: RawOptions): ReplayCo
     appletModules: o.applet ?? [],
     rng: o.rng === undefined ? undefined : hexOption(o.rng, '--rng', 1),
     secretsFile: o.secrets,
+    cscaFile: o.csca,
     transportKey: o.transportKey === undefined && o.transportKeyAlgorithm === undefined ? undefined : transportKeyOption(o.transportKey, o.transportKeyAlgorithm),
     sharedCard: o.sharedCard === true,
     failFast: o.failFast === true,
@@ -183,6 +192,11 @@ export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<n
     }
   }
   const secrets = loadVectorSecrets([...new Set(vectors.flatMap((v) => v.secrets))], ctx.secretsFile, io.env);
+  if (ctx.cscaFile !== undefined) {
+    const certs = loadTrustAnchors([ctx.cscaFile]);
+    if (certs.length !== 1) throw new InputFileError(`--csca ${ctx.cscaFile}: holds ${certs.length} certificates; {CSCA} is one (give the CSCA that signed the document signer)`);
+    secrets[CSCA_VALUE] = certs[0]!;
+  }
   const applets = await loadAppletModules(ctx.appletModules);
   const cardImage = ctx.card === undefined ? undefined : { path: ctx.card, text: readInputFile(ctx.card, 'card image', `create one with "chipwright card new --out ${ctx.card}"`) };
   const base: Omit<ReplayOptions, 'target'> = {
@@ -247,6 +261,7 @@ export function registerReplay(program: Command, cli: CliContext): Command {
     .option('--rng <hex>', 'bytes each simulated card\'s random generator hands out first (overrides the files\' "rng:")')
     .addOption(new Option('--format <format>', 'read the files as this format instead of by extension/content').choices(['auto', ...VECTOR_FORMATS]))
     .option('--secrets <file>', 'JSON object of values for {NAME} secrets ({"VERIFY_1": "31323334"}); CHIPWRIGHT_SECRET_<NAME> works too')
+    .option('--csca <file>', 'the CSCA certificate (PEM or DER) "check passive-authentication" verifies against: the {CSCA} value, for --card, --reader or the files\' own cards')
     .option('--transport-key <hex>', 'transport key for "auth transport-key" (default: the test key 404142…4F)')
     .addOption(new Option('--transport-key-algorithm <alg>', 'transport key algorithm').choices(KEY_ALGORITHMS))
     .option('--shared-card', 'one simulated card for all files, in order (non-volatile state carries over)')
@@ -260,7 +275,7 @@ export function registerReplay(program: Command, cli: CliContext): Command {
       'after',
       '\nFormats: test-vectors/README.md and README "Conformance vectors". Exit codes: 0 every step passed\n' +
         '(files skipped for a missing capability do not fail), 1 a step failed, 2 a bad vector file\n' +
-        '(file:line) or a missing secret - nothing is run then, 3 --card, --profile, --data or --secrets unreadable,\n' +
+        '(file:line) or a missing secret - nothing is run then, 3 --card, --profile, --data, --secrets or --csca unreadable,\n' +
         '4 the reader\'s card stopped answering, 5 --junit cannot be written.',
     )
     .action(async (paths: string[], opts: RawOptions) => {
