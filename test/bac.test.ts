@@ -21,6 +21,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '../src/bytes/index.js';
+import { Recorder } from './helpers/asymmetric.js';
 import { parseCommandApdu } from '../src/apdu/command.js';
 import { createCard, type Card } from '../src/card/os.js';
 import type { AppletFactory } from '../src/card/applet.js';
@@ -122,26 +123,6 @@ function mrtdCard(o: MrtdOptions & { rng?: Uint8Array }): Card {
   card.install(h(AID), 'mrtd');
   card.powerOn();
   return card;
-}
-
-/** Records every APDU exchanged below it. */
-class Recorder implements Transport {
-  readonly log: { command: string; response: string }[] = [];
-  constructor(private readonly inner: Transport) {}
-  connect(): Promise<Uint8Array> {
-    return this.inner.connect();
-  }
-  reset(): Promise<Uint8Array> {
-    return this.inner.reset();
-  }
-  disconnect(): Promise<void> {
-    return this.inner.disconnect();
-  }
-  async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    const r = await this.inner.transmit(apdu);
-    this.log.push({ command: hex(apdu), response: hex(r) });
-    return r;
-  }
 }
 
 async function selectApplet(t: Transport): Promise<void> {

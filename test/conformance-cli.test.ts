@@ -8,10 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
+import { runCli } from './helpers/cli.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -19,29 +17,7 @@ const CARD_OS = join(ROOT, 'test-vectors/cards/card-os.json');
 let dir: string;
 const path = (name: string): string => join(dir, name);
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    stdin: Readable.from([]),
-    env,
-    stderrIsTTY: false,
-  };
-  const code = await main(['node', 'chipwright', ...args], io);
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'chipwright-replay-'));

@@ -9,14 +9,12 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bytesToHex, hexToBytes } from '../src/bytes/index.js';
 import { createCard } from '../src/card/os.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
-import { main } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { RecordingTransport, VectorRecorder, parseVectorText, redactCommand } from '../src/conformance/index.js';
 
@@ -24,29 +22,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
 const path = (name: string): string => join(dir, name);
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(args: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    stdin: Readable.from([]),
-    env: {},
-    stderrIsTTY: false,
-  };
-  const code = await main(['node', 'chipwright', ...args], io);
-  return { code, stdout, stderr };
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'chipwright-record-'));

@@ -23,6 +23,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { bytesToHex, hexToBytes } from '../src/bytes/index.js';
+import { Recorder } from './helpers/asymmetric.js';
 import { createCard, type Card } from '../src/card/os.js';
 import type { AppletFactory } from '../src/card/applet.js';
 import { newTransparentEf } from '../src/card/fs/file.js';
@@ -129,26 +130,6 @@ function paceCard(o: PaceCardOptions = {}): Card {
 function pinOf(card: Card, ref: number): PinObject {
   const df = card.state.mf.children.find((c) => c.kind === 'DF' && c.name !== undefined)!;
   return findPin(df as never, ref)!;
-}
-
-/** Records every APDU exchanged below it. */
-class Recorder implements Transport {
-  readonly log: { command: string; response: string }[] = [];
-  constructor(private readonly inner: Transport) {}
-  connect(): Promise<Uint8Array> {
-    return this.inner.connect();
-  }
-  reset(): Promise<Uint8Array> {
-    return this.inner.reset();
-  }
-  disconnect(): Promise<void> {
-    return this.inner.disconnect();
-  }
-  async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    const r = await this.inner.transmit(apdu);
-    this.log.push({ command: hex(apdu), response: hex(r) });
-    return r;
-  }
 }
 
 /** Reads EF.CardAccess (MF) and selects the applet, as an inspection system would. */

@@ -5,10 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 
 const PURCHASE = '000102030405060708090A0B0C0D0E0F';
@@ -17,32 +15,13 @@ const SECRETS = [PURCHASE, LOAD, PURCHASE.toLowerCase(), LOAD.toLowerCase(), '43
 
 let dir: string;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    stdin: Readable.from([]),
-    env,
-    stderrIsTTY: false,
-  };
-  const code = await main(['node', 'chipwright', ...args], io);
+async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const r = await runCli(args, env);
   for (const s of SECRETS) {
-    expect(stdout).not.toContain(s);
-    expect(stderr).not.toContain(s);
+    expect(r.stdout).not.toContain(s);
+    expect(r.stderr).not.toContain(s);
   }
-  return { code, stdout, stderr };
+  return r;
 }
 
 const path = (name: string): string => join(dir, name);
