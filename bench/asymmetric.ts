@@ -37,7 +37,7 @@ import { InProcessTransport } from '../src/transport/in-process.js';
 import { SecureMessagingTransport } from '../src/transport/secure-messaging.js';
 import { performActiveAuthentication } from '../src/terminal/active-auth.js';
 import { performChipAuthentication } from '../src/terminal/chip-auth.js';
-import { median, type Figure } from './lib.js';
+import { median, msPerCall, type Figure } from './lib.js';
 
 const AID = hexToBytes('F0000000A5A5');
 const PIN = hexToBytes('31323334');
@@ -88,17 +88,7 @@ function file(card: Card, fid: number): Uint8Array {
 
 /** Milliseconds per call of `once` over about `ms` (after a short warm-up). */
 async function msPer(once: () => Promise<void> | void, ms: number, warmup = 3): Promise<number> {
-  for (let i = 0; i < warmup; i++) await once();
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(ms * 1e6));
-  let now = start;
-  while (now < deadline || n < 3) {
-    await once();
-    n++;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - start) / 1e6 / n;
+  return (await msPerCall(once, ms, warmup)).wall;
 }
 
 function ecSpecs(curve: EcCurveName): AsymmetricKeySpec[] {

@@ -93,3 +93,24 @@ export function fmt(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
   return n.toFixed(1);
 }
+
+/**
+ * Wall-clock and CPU milliseconds per call of `once` over about `ms` (at least 3 calls), after
+ * `warmup` calls. CPU time is the process's (user + system), so on a shared machine the two
+ * together show whether a slow round was this code or a neighbour.
+ */
+export async function msPerCall(once: () => Promise<void> | void, ms: number, warmup = 3): Promise<{ wall: number; cpu: number }> {
+  for (let i = 0; i < warmup; i++) await once();
+  let n = 0;
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(ms * 1e6));
+  let now = start;
+  while (now < deadline || n < 3) {
+    await once();
+    n++;
+    now = process.hrtime.bigint();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: Number(now - start) / 1e6 / n, cpu: (cpu.user + cpu.system) / 1e3 / n };
+}

@@ -19,7 +19,7 @@ import { paceCardAccess, paceCommands, pacePasswords, type PaceProtocol } from '
 import { PACE_OID } from '../src/crypto/security-infos.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
 import { performPace } from '../src/terminal/pace.js';
-import { median, type Figure } from './lib.js';
+import { median, msPerCall, type Figure } from './lib.js';
 
 const AID = hexToBytes('A0000002471001');
 const CAN = '500540';
@@ -46,19 +46,7 @@ async function handshakes(protocol: PaceProtocol, ms: number): Promise<{ wall: n
   const once = async (): Promise<void> => {
     await performPace(t, { kind: 'can', password: CAN, cardAccess });
   };
-  for (let i = 0; i < 5; i++) await once();
-  let n = 0;
-  const cpu0 = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(ms * 1e6));
-  let now = start;
-  while (now < deadline || n < 3) {
-    await once();
-    n++;
-    now = process.hrtime.bigint();
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { wall: Number(now - start) / 1e6 / n, cpu: (cpu.user + cpu.system) / 1e3 / n };
+  return msPerCall(once, ms, 5);
 }
 
 /**
