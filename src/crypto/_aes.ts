@@ -251,16 +251,17 @@ export class AesBlock {
 
 /**
  * {@link AesBlock.chain} for AES-128, the key size of the SM hot path. Two differences from the
- * general rounds, both measured on Node 20:
+ * general rounds, measured on Node 20 in isolation:
  * - the 44 round-key words are read into locals once per call, which V8 keeps in registers or
- *   stack slots without the bounds check of a typed-array read (about 1.2 times faster on warm
+ *   stack slots without the bounds check of a typed-array read (about 1.2 times faster with warm
  *   caches, 1 to 19 blocks);
  * - only T0 (1 KiB) is read and rotated into T1–T3 (the four T-tables are byte rotations of each
  *   other, as in Daemen and Rijmen's 32-bit implementation of Rijndael): the SM hot path calls
  *   this for one to three blocks between OpenSSL calls and allocations that push the tables out
- *   of the L1 cache, and reloading 16 cache lines costs less than reloading 64. In the AES SM
- *   READ BINARY pipeline the time in this function fell from 1.10 to 0.98 µs per APDU (perf
- *   samples; 7 blocks in 3 calls).
+ *   of the L1 cache, and reloading 16 cache lines costs less than reloading 64 (a 3-block chain
+ *   with 1 MiB streamed through the cache between calls: 1.6 times faster than four tables).
+ * In the whole AES SM READ BINARY (7 blocks in 3 calls per APDU, about a tenth of its time) the
+ * gain stays within the noise of the shared benchmark machine.
  */
 function chain128(rk: Int32Array, state: Uint8Array, data: Uint8Array, off: number, n: number): void {
   const k0 = rk[0]!, k1 = rk[1]!, k2 = rk[2]!, k3 = rk[3]!;
