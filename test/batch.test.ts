@@ -291,9 +291,14 @@ describe('batch workers and stopping', () => {
     const data = holders(dir, 3);
     let asked = 0;
     let gaveUp = false;
+    let closed = 0;
     // A reader into which no card is ever put: it waits (as a PC/SC reader polls) while a holder is wanted.
     const empty: BatchReader = {
       name: 'empty',
+      // What a PC/SC reader releases here: the context it polls with (else the process never exits).
+      close: async () => {
+        closed++;
+      },
       async nextCard(wanted) {
         for (;;) {
           asked++;
@@ -312,6 +317,7 @@ describe('batch workers and stopping', () => {
     expect(s.stopped).toBe(false);
     expect(gaveUp).toBe(true);
     expect(asked).toBeGreaterThan(0);
+    expect(closed).toBe(1);
   });
 
   it('a stop between cards: the card being written is finished and journaled, the rest stays queued; the next run finishes', async () => {

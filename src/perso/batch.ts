@@ -53,6 +53,8 @@ export interface BatchReader {
    * wait for a card after the last holder was taken by another reader.
    */
   nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined>;
+  /** Called once when this reader's worker ends: releases what waiting held (a PC/SC context). */
+  close?(): Promise<void>;
 }
 
 export interface BatchCardResult {
@@ -301,7 +303,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       }
     }
   };
-  await Promise.all(o.readers.map(worker));
+  await Promise.all(
+    o.readers.map(async (reader) => {
+      try {
+        await worker(reader);
+      } finally {
+        await reader.close?.();
+      }
+    }),
+  );
   return { verified, failed, skipped: queue.skipped, interrupted, refusedCards, stopped: o.stop?.aborted === true && (await queue.hasMore()) };
 }
 
@@ -369,6 +379,7 @@ export function pcscReader(name: string, opts: { readonly pollMs?: number; reado
   };
   return {
     name,
+    close: done,
     async nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined> {
       while (!(await present())) {
         if (opts.stop?.aborted === true || (wanted !== undefined && !(await wanted()))) {
