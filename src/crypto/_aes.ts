@@ -95,15 +95,11 @@ export class AesBlock {
    *
    * The rounds are written out with constant round-key offsets (nine for AES-128, two more each
    * for AES-192 and AES-256): a loop over them ran about 1.8 times slower in V8, which has to
-   * bounds-check every variable index. AES-128 has its own function (see {@link chain128}).
+   * bounds-check every variable index.
    */
   chain(state: Uint8Array, data: Uint8Array, off: number, n: number): void {
     const rk = this.#rk;
     const nr = this.#rounds;
-    if (nr === 10) {
-      chain128(rk, state, data, off, n);
-      return;
-    }
     const fk = 4 * nr;
     let s0 = (state[0]! << 24) | (state[1]! << 16) | (state[2]! << 8) | state[3]!;
     let s1 = (state[4]! << 24) | (state[5]! << 16) | (state[6]! << 8) | state[7]!;
@@ -240,265 +236,26 @@ export class AesBlock {
       s2 = t2;
       s3 = t3;
     }
-    storeState(state, s0, s1, s2, s3);
+    state[0] = s0 >>> 24;
+    state[1] = s0 >>> 16;
+    state[2] = s0 >>> 8;
+    state[3] = s0;
+    state[4] = s1 >>> 24;
+    state[5] = s1 >>> 16;
+    state[6] = s1 >>> 8;
+    state[7] = s1;
+    state[8] = s2 >>> 24;
+    state[9] = s2 >>> 16;
+    state[10] = s2 >>> 8;
+    state[11] = s2;
+    state[12] = s3 >>> 24;
+    state[13] = s3 >>> 16;
+    state[14] = s3 >>> 8;
+    state[15] = s3;
   }
 
   /** Wipes the round keys. */
   destroy(): void {
     this.#rk.fill(0);
   }
-}
-
-/**
- * {@link AesBlock.chain} for AES-128, the key size of the SM hot path. Two differences from the
- * general rounds, measured on Node 20 in isolation:
- * - the 44 round-key words are read into locals once per call, which V8 keeps in registers or
- *   stack slots without the bounds check of a typed-array read (about 1.2 times faster with warm
- *   caches, 1 to 19 blocks);
- * - only T0 (1 KiB) is read and rotated into T1–T3 (the four T-tables are byte rotations of each
- *   other, as in Daemen and Rijmen's 32-bit implementation of Rijndael): the SM hot path calls
- *   this for one to three blocks between OpenSSL calls and allocations that push the tables out
- *   of the L1 cache, and reloading 16 cache lines costs less than reloading 64 (a 3-block chain
- *   with 1 MiB streamed through the cache between calls: 1.6 times faster than four tables).
- * In the whole AES SM READ BINARY (7 blocks in 3 calls per APDU, about a tenth of its time) the
- * gain stays within the noise of the shared benchmark machine.
- */
-function chain128(rk: Int32Array, state: Uint8Array, data: Uint8Array, off: number, n: number): void {
-  const k0 = rk[0]!, k1 = rk[1]!, k2 = rk[2]!, k3 = rk[3]!;
-  const k4 = rk[4]!, k5 = rk[5]!, k6 = rk[6]!, k7 = rk[7]!;
-  const k8 = rk[8]!, k9 = rk[9]!, k10 = rk[10]!, k11 = rk[11]!;
-  const k12 = rk[12]!, k13 = rk[13]!, k14 = rk[14]!, k15 = rk[15]!;
-  const k16 = rk[16]!, k17 = rk[17]!, k18 = rk[18]!, k19 = rk[19]!;
-  const k20 = rk[20]!, k21 = rk[21]!, k22 = rk[22]!, k23 = rk[23]!;
-  const k24 = rk[24]!, k25 = rk[25]!, k26 = rk[26]!, k27 = rk[27]!;
-  const k28 = rk[28]!, k29 = rk[29]!, k30 = rk[30]!, k31 = rk[31]!;
-  const k32 = rk[32]!, k33 = rk[33]!, k34 = rk[34]!, k35 = rk[35]!;
-  const k36 = rk[36]!, k37 = rk[37]!, k38 = rk[38]!, k39 = rk[39]!;
-  const k40 = rk[40]!, k41 = rk[41]!, k42 = rk[42]!, k43 = rk[43]!;
-  let s0 = (state[0]! << 24) | (state[1]! << 16) | (state[2]! << 8) | state[3]!;
-  let s1 = (state[4]! << 24) | (state[5]! << 16) | (state[6]! << 8) | state[7]!;
-  let s2 = (state[8]! << 24) | (state[9]! << 16) | (state[10]! << 8) | state[11]!;
-  let s3 = (state[12]! << 24) | (state[13]! << 16) | (state[14]! << 8) | state[15]!;
-  let t0: number;
-  let t1: number;
-  let t2: number;
-  let t3: number;
-  let u: number;
-  let v: number;
-  let w: number;
-  for (let b = 0, p = off; b < n; b++, p += 16) {
-    s0 ^= ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) ^ k0;
-    s1 ^= ((data[p + 4]! << 24) | (data[p + 5]! << 16) | (data[p + 6]! << 8) | data[p + 7]!) ^ k1;
-    s2 ^= ((data[p + 8]! << 24) | (data[p + 9]! << 16) | (data[p + 10]! << 8) | data[p + 11]!) ^ k2;
-    s3 ^= ((data[p + 12]! << 24) | (data[p + 13]! << 16) | (data[p + 14]! << 8) | data[p + 15]!) ^ k3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k4;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k5;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k6;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k7;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k8;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k9;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k10;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k11;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k12;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k13;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k14;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k15;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k16;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k17;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k18;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k19;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k20;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k21;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k22;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k23;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k24;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k25;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k26;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k27;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k28;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k29;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k30;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k31;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k32;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k33;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k34;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k35;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    u = T0[(s1 >>> 16) & 0xff]!;
-    v = T0[(s2 >>> 8) & 0xff]!;
-    w = T0[s3 & 0xff]!;
-    t0 = T0[s0 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k36;
-    u = T0[(s2 >>> 16) & 0xff]!;
-    v = T0[(s3 >>> 8) & 0xff]!;
-    w = T0[s0 & 0xff]!;
-    t1 = T0[s1 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k37;
-    u = T0[(s3 >>> 16) & 0xff]!;
-    v = T0[(s0 >>> 8) & 0xff]!;
-    w = T0[s1 & 0xff]!;
-    t2 = T0[s2 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k38;
-    u = T0[(s0 >>> 16) & 0xff]!;
-    v = T0[(s1 >>> 8) & 0xff]!;
-    w = T0[s2 & 0xff]!;
-    t3 = T0[s3 >>> 24]! ^ ((u >>> 8) | (u << 24)) ^ ((v >>> 16) | (v << 16)) ^ ((w >>> 24) | (w << 8)) ^ k39;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-    t0 = ((SBOX[s0 >>> 24]! << 24) | (SBOX[(s1 >>> 16) & 0xff]! << 16) | (SBOX[(s2 >>> 8) & 0xff]! << 8) | SBOX[s3 & 0xff]!) ^ k40;
-    t1 = ((SBOX[s1 >>> 24]! << 24) | (SBOX[(s2 >>> 16) & 0xff]! << 16) | (SBOX[(s3 >>> 8) & 0xff]! << 8) | SBOX[s0 & 0xff]!) ^ k41;
-    t2 = ((SBOX[s2 >>> 24]! << 24) | (SBOX[(s3 >>> 16) & 0xff]! << 16) | (SBOX[(s0 >>> 8) & 0xff]! << 8) | SBOX[s1 & 0xff]!) ^ k42;
-    t3 = ((SBOX[s3 >>> 24]! << 24) | (SBOX[(s0 >>> 16) & 0xff]! << 16) | (SBOX[(s1 >>> 8) & 0xff]! << 8) | SBOX[s2 & 0xff]!) ^ k43;
-    s0 = t0;
-    s1 = t1;
-    s2 = t2;
-    s3 = t3;
-  }
-  storeState(state, s0, s1, s2, s3);
-}
-
-/** Writes the four big-endian state words back to bytes. */
-function storeState(state: Uint8Array, s0: number, s1: number, s2: number, s3: number): void {
-  state[0] = s0 >>> 24;
-  state[1] = s0 >>> 16;
-  state[2] = s0 >>> 8;
-  state[3] = s0;
-  state[4] = s1 >>> 24;
-  state[5] = s1 >>> 16;
-  state[6] = s1 >>> 8;
-  state[7] = s1;
-  state[8] = s2 >>> 24;
-  state[9] = s2 >>> 16;
-  state[10] = s2 >>> 8;
-  state[11] = s2;
-  state[12] = s3 >>> 24;
-  state[13] = s3 >>> 16;
-  state[14] = s3 >>> 8;
-  state[15] = s3;
 }
