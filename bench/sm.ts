@@ -31,6 +31,8 @@ import { bacCommands } from '../src/card/protocols/bac.js';
 import { CardSmSession } from '../src/card/protocols/secure-messaging.js';
 import { bacKeys, bacSessionKeys, bacTerminalRequest, bacTerminalVerify } from '../src/crypto/bac.js';
 import { SmCodec, type SmKeys } from '../src/crypto/sm.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadavg, cpus } from 'node:os';
 import { median, rate, summarize, type Figure } from './lib.js';
 
@@ -101,7 +103,7 @@ export function smPair(cipher: '3des' | 'aes'): { card: Card; terminal: SmCodec 
 }
 
 /** One READ BINARY of 256 bytes under SM, card and terminal; returns the plain data length. */
-function readOnce(card: Card, terminal: SmCodec, cmd: ReturnType<typeof parseCommandApdu>): number {
+export function readOnce(card: Card, terminal: SmCodec, cmd: ReturnType<typeof parseCommandApdu>): number {
   const r = terminal.unprotectResponse(card.transmit(terminal.protectCommand(cmd)));
   if (r.sw !== 0x9000) throw new Error(`bench: READ BINARY under SM answered ${r.sw.toString(16)}`);
   return r.data.length;
@@ -198,5 +200,37 @@ export function smFigures(opts: { ms: number; rounds: number }): Figure[] {
     { ...aesFigure, peer: { name: peer.name, median: peer.median, min: peer.min, max: peer.max }, ratio: aesFigure.median / peer.median },
     summarize('3DES SM READ BINARY 256, card + terminal in-process', 'APDU/s', t),
     summarize('BAC handshake (GET CHALLENGE + mutual authentication), card + terminal', 'handshakes/s', b),
+    sweepingFigure(opts),
   ];
+}
+
+/** V8's flag that frees dead ArrayBuffers' memory on the main thread instead of a helper thread. */
+const MAIN_THREAD_SWEEPING = '--no-concurrent-array-buffer-sweeping';
+
+function childRate(flags: readonly string[], ms: number, warm: number): number {
+  const script = fileURLToPath(new URL('./sm-child.js', import.meta.url));
+  const r = spawnSync(process.execPath, [...flags, script, String(ms), String(warm)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/sm-child ${flags.join(' ')}: exit ${String(r.status)}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  return (JSON.parse(r.stdout) as { rate: number }).rate;
+}
+
+/**
+ * The AES SM figure again, in child processes alternated round by round: Node's defaults against
+ * {@link MAIN_THREAD_SWEEPING}. Every `Cipher.update` allocates its output as a new ArrayBuffer
+ * (four per APDU), and on a 2-core machine the helper thread that frees them contends with the
+ * main thread: this says how much of an APDU's time that costs here, same run, same code. Each
+ * child first runs for 3 s (the young generation grows to its working size; before that both
+ * settings measure alike), then measures for `ms`.
+ */
+function sweepingFigure(opts: { ms: number; rounds: number }): Figure {
+  const warm = opts.ms >= 500 ? 3000 : 50;
+  const base: number[] = [];
+  const main: number[] = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    base.push(childRate([], opts.ms, warm));
+    main.push(childRate([MAIN_THREAD_SWEEPING], opts.ms, warm));
+  }
+  const f = summarize(`AES-128 SM READ BINARY 256, node ${MAIN_THREAD_SWEEPING} (child processes)`, 'APDU/s', main, `the same code and measurement after ${warm} ms of warm-up; only V8's ArrayBuffer sweeping differs`);
+  const peer = summarize('Node defaults, same run (child processes, alternated)', 'APDU/s', base);
+  return { ...f, peer: { name: peer.name, median: peer.median, min: peer.min, max: peer.max }, ratio: f.median / peer.median };
 }
