@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../src/bytes/index.js';
 import { buildSod, createTestPki, derToPem, encodeLdsSecurityObject, digestBytes, type SigningKeyType } from '../src/lds/index.js';
 import { createTestCardIssuer, issueCertificate } from '../src/perso/signers.js';
+import { createEServicesCa, issueEServiceCertificate } from '../src/apps/eservices/certificates.js';
 import { parseTlv } from '../src/tlv/ber.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cw-der-'));
@@ -108,5 +109,39 @@ describe('certificates issued for on-card keys', () => {
 
   it('refuses a public key that is not a SubjectPublicKeyInfo before signing anything', () => {
     expect(() => issueCertificate({ issuer, subject: { commonName: 'x' }, publicKey: Uint8Array.of(0x04, 0x01, 0x00), keyUsage: 0x80 })).toThrow(/SubjectPublicKeyInfo/);
+  });
+});
+
+describe('the test PKI and e-services certificates (one writer, lds/x509.ts)', () => {
+  const pki = createTestPki({ keyType: 'ecdsa-p384', now: new Date('2026-01-01T00:00:00Z') });
+  writeFileSync(join(dir, 'p384-csca.pem'), derToPem(pki.csca.certificate));
+  writeFileSync(join(dir, 'p384-ds.pem'), derToPem(pki.documentSigner.certificate));
+
+  it('CSCA and document signer: OpenSSL verifies the chain and reads ICAO 9303-12 §7.1 extensions; pkijs re-encodes both unchanged', () => {
+    expect(openssl('verify', '-CAfile', 'p384-csca.pem', '-attime', String(Date.parse('2026-06-01T00:00:00Z') / 1000), 'p384-ds.pem')).toContain(': OK');
+    expect(openssl('x509', '-in', 'p384-csca.pem', '-noout', '-ext', 'keyUsage,basicConstraints')).toMatch(/Certificate Sign, CRL Sign[\s\S]*CA:TRUE, pathlen:0/);
+    expect(openssl('x509', '-in', 'p384-ds.pem', '-noout', '-ext', 'keyUsage')).toContain('Digital Signature');
+    expect(openssl('x509', '-in', 'p384-ds.pem', '-noout', '-text')).toContain('ecdsa-with-SHA384');
+    for (const der of [pki.csca.certificate, pki.documentSigner.certificate]) {
+      expect(bytesToHex(new Uint8Array(pkijs.Certificate.fromBER(der).toSchema(true).toBER(false)))).toBe(bytesToHex(der));
+    }
+  });
+
+  it('an e-services authentication certificate: clientAuth, digitalSignature, chained to the e-services CA', () => {
+    const ca = createEServicesCa({ country: 'AE', now: new Date('2026-01-01T00:00:00Z') });
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const spki = new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' }));
+    const der = issueEServiceCertificate(ca, spki, { commonName: 'SPECIMEN AMINA (authentication)', serialNumber: '29963400001' }, 'authentication', {
+      notBefore: new Date('2026-01-02T00:00:00Z'),
+      notAfter: new Date('2031-01-02T00:00:00Z'),
+    });
+    writeFileSync(join(dir, 'es-ca.pem'), derToPem(ca.certificate));
+    writeFileSync(join(dir, 'es-auth.pem'), derToPem(der));
+    expect(openssl('verify', '-CAfile', 'es-ca.pem', '-purpose', 'sslclient', '-attime', String(Date.parse('2026-06-01T00:00:00Z') / 1000), 'es-auth.pem')).toContain(': OK');
+    const cert = new X509Certificate(Buffer.from(der));
+    expect(cert.subject).toContain('C=AE'); // the CA's country when the subject gives none
+    expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(openssl('x509', '-in', 'es-auth.pem', '-noout', '-ext', 'keyUsage')).toContain('Digital Signature');
+    expect(bytesToHex(new Uint8Array(pkijs.Certificate.fromBER(der).toSchema(true).toBER(false)))).toBe(bytesToHex(der));
   });
 });

@@ -3,8 +3,8 @@
  * certifies, profiled after ICAO 9303-12 §7.1 (CSCA: basicConstraints CA with path length 0,
  * keyUsage keyCertSign + cRLSign, subject key identifier; DS: keyUsage digitalSignature,
  * authority key identifier). Both carry "TEST" in their names so nobody mistakes them for real
- * trust anchors. Structures are built with pkijs; keys and signatures come from Node's crypto,
- * so everything here is synchronous.
+ * trust anchors. Certificates are written by `x509.ts`; keys and signatures come from Node's
+ * crypto, so everything here is synchronous.
  *
  * Keys cross the module boundary as bytes: certificates as DER, private keys as PKCS#8 DER.
  *
@@ -13,11 +13,9 @@
  * const sod = buildSod(files, pki.documentSigner);     // EF.SOD signed by the DS
  * verifySod(sod, files, [pki.csca.certificate]).verdict // 'valid'
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { signWith, signatureAlgorithmFor, type HashAlgorithm } from './algorithms.js';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { LdsError } from './errors.js';
+import { testName, writeCertificate } from './x509.js';
 
 /** A certificate and its private key: DER and PKCS#8 DER. */
 export interface CertifiedKey {
@@ -45,11 +43,6 @@ export interface TestPkiOptions {
   readonly documentSignerYears?: number;
 }
 
-const OID_COUNTRY = '2.5.4.6';
-const OID_ORGANIZATION = '2.5.4.10';
-const OID_COMMON_NAME = '2.5.4.3';
-const OID_SERIAL_NUMBER = '2.5.4.5';
-
 function generate(type: SigningKeyType): { publicKey: KeyObject; privateKey: KeyObject } {
   switch (type) {
     case 'ecdsa-p256':
@@ -63,78 +56,8 @@ function generate(type: SigningKeyType): { publicKey: KeyObject; privateKey: Key
   }
 }
 
-/**
- * A distinguished name with one attribute per RDN (RFC 5280 §4.1.2.4, as CSCA and DS names are
- * written). pkijs would put every attribute into a single multi-valued RDN, so the Name is
- * encoded here and handed to pkijs as bytes.
- */
-function name(country: string, cn: string, serial?: string): pkijs.RelativeDistinguishedNames {
-  if (!/^[A-Z]{2}$/.test(country)) throw new LdsError(`country: expected an ISO 3166-1 alpha-2 code, got "${country}"`);
-  const tv = [
-    new pkijs.AttributeTypeAndValue({ type: OID_COUNTRY, value: new asn1js.PrintableString({ value: country }) }),
-    new pkijs.AttributeTypeAndValue({ type: OID_ORGANIZATION, value: new asn1js.Utf8String({ value: 'chipwright TEST' }) }),
-    new pkijs.AttributeTypeAndValue({ type: OID_COMMON_NAME, value: new asn1js.Utf8String({ value: cn }) }),
-  ];
-  if (serial !== undefined) tv.push(new pkijs.AttributeTypeAndValue({ type: OID_SERIAL_NUMBER, value: new asn1js.PrintableString({ value: serial }) }));
-  const der = new asn1js.Sequence({ value: tv.map((a) => new asn1js.Set({ value: [a.toSchema()] })) }).toBER(false);
-  return pkijs.RelativeDistinguishedNames.fromBER(der);
-}
-
-/** A positive serial number of 16 random bytes (RFC 5280 §4.1.2.2: at most 20 octets). */
-function serialNumber(): asn1js.Integer {
-  const s = new Uint8Array(randomBytes(16));
-  s[0] = (s[0]! & 0x7f) | 0x01;
-  return new asn1js.Integer({ valueHex: s });
-}
-
-/** Subject key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2, method 1). */
-function keyIdentifier(spki: pkijs.PublicKeyInfo): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(spki.subjectPublicKey.valueBlock.valueHexView).digest());
-}
-
-function keyUsage(bits: number, unused: number): pkijs.Extension {
-  const value = new asn1js.BitString({ valueHex: new Uint8Array([bits]), unusedBits: unused });
-  return new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: value.toBER(false) });
-}
-
-function hashFor(type: SigningKeyType): HashAlgorithm {
-  return type === 'ecdsa-p384' ? 'SHA-384' : 'SHA-256';
-}
-
-interface CertificateSpec {
-  readonly subject: pkijs.RelativeDistinguishedNames;
-  readonly issuer: pkijs.RelativeDistinguishedNames;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  readonly extensions: readonly pkijs.Extension[];
-  readonly signer: KeyObject;
-  readonly hash: HashAlgorithm;
-}
-
-/** Builds and signs a v3 certificate (RFC 5280 §4.1); returns its DER. */
-function certificate(spec: CertificateSpec, spki: pkijs.PublicKeyInfo): Uint8Array {
-  const cert = new pkijs.Certificate();
-  cert.version = 2;
-  cert.serialNumber = serialNumber();
-  cert.issuer = spec.issuer;
-  cert.subject = spec.subject;
-  cert.notBefore = new pkijs.Time({ type: spec.notBefore.getUTCFullYear() < 2050 ? 0 : 1, value: spec.notBefore });
-  cert.notAfter = new pkijs.Time({ type: spec.notAfter.getUTCFullYear() < 2050 ? 0 : 1, value: spec.notAfter });
-  cert.subjectPublicKeyInfo = spki;
-  cert.extensions = [...spec.extensions];
-  const sig = signatureAlgorithmFor(spec.signer, spec.hash);
-  const alg = new pkijs.AlgorithmIdentifier({ algorithmId: sig.oid, ...(sig.nullParameters ? { algorithmParams: new asn1js.Null() } : {}) });
-  cert.signature = alg;
-  cert.signatureAlgorithm = alg;
-  const tbs = new Uint8Array(cert.encodeTBS().toBER(false));
-  cert.tbsView = tbs;
-  cert.signatureValue = new asn1js.BitString({ valueHex: signWith(spec.signer, spec.hash, tbs) });
-  return new Uint8Array(cert.toSchema(false).toBER(false));
-}
-
-function spkiOf(publicKey: KeyObject): pkijs.PublicKeyInfo {
-  const der = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-  return pkijs.PublicKeyInfo.fromBER(der);
+function spkiOf(publicKey: KeyObject): Uint8Array {
+  return new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
 }
 
 function pkcs8(key: KeyObject): Uint8Array {
@@ -157,29 +80,18 @@ export function issueDocumentSigner(
   opts: TestPkiOptions & { readonly commonName?: string } = {},
 ): CertifiedKey {
   const keyType = opts.keyType ?? 'ecdsa-p256';
-  const cscaCert = pkijs.Certificate.fromBER(csca.certificate);
   const cscaKey = createPrivateKey({ key: Buffer.from(csca.privateKey), format: 'der', type: 'pkcs8' });
-  const country = opts.country ?? 'QA';
   const start = opts.now ?? new Date(Date.now() - 86_400_000);
   const pair = generate(keyType);
-  const spki = spkiOf(pair.publicKey);
-  const cscaSpki = cscaCert.subjectPublicKeyInfo;
-  const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: keyIdentifier(cscaSpki) }) });
-  const der = certificate(
-    {
-      subject: name(country, opts.commonName ?? 'chipwright TEST Document Signer', '1'),
-      issuer: cscaCert.subject,
-      notBefore: start,
-      notAfter: addYears(start, opts.documentSignerYears ?? 10),
-      extensions: [
-        new pkijs.Extension({ extnID: '2.5.29.35', critical: false, extnValue: aki.toSchema().toBER(false) }),
-        keyUsage(0x80, 7), // digitalSignature
-      ],
-      signer: cscaKey,
-      hash: cscaKey.asymmetricKeyType === 'ec' && cscaKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'SHA-384' : 'SHA-256',
-    },
-    spki,
-  );
+  const der = writeCertificate({
+    subject: testName({ country: opts.country ?? 'QA', commonName: opts.commonName ?? 'chipwright TEST Document Signer', serialNumber: '1' }),
+    issuer: csca.certificate,
+    publicKey: spkiOf(pair.publicKey),
+    signer: cscaKey,
+    notBefore: start,
+    notAfter: addYears(start, opts.documentSignerYears ?? 10),
+    keyUsage: 0x80, // digitalSignature (ICAO 9303-12 §7.1.1.2)
+  });
   return { certificate: der, privateKey: pkcs8(pair.privateKey) };
 }
 
@@ -194,31 +106,17 @@ export function createTestPki(opts: TestPkiOptions = {}): TestPki {
   if (!(SIGNING_KEY_TYPES as readonly string[]).includes(keyType)) {
     throw new LdsError(`keyType: expected one of ${SIGNING_KEY_TYPES.join(', ')}, got "${String(keyType)}"`);
   }
-  const country = opts.country ?? 'QA';
   const start = opts.now !== undefined ? new Date(opts.now.getTime() - 86_400_000) : new Date(Date.now() - 86_400_000);
   const pair = generate(keyType);
-  const spki = spkiOf(pair.publicKey);
-  const subject = name(country, 'chipwright TEST CSCA');
-  const der = certificate(
-    {
-      subject,
-      issuer: subject,
-      notBefore: start,
-      notAfter: addYears(start, opts.cscaYears ?? 15),
-      extensions: [
-        new pkijs.Extension({
-          extnID: '2.5.29.19',
-          critical: true,
-          extnValue: new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema().toBER(false),
-        }),
-        keyUsage(0x06, 1), // keyCertSign, cRLSign
-        new pkijs.Extension({ extnID: '2.5.29.14', critical: false, extnValue: new asn1js.OctetString({ valueHex: keyIdentifier(spki) }).toBER(false) }),
-      ],
-      signer: pair.privateKey,
-      hash: hashFor(keyType),
-    },
-    spki,
-  );
+  const der = writeCertificate({
+    subject: testName({ country: opts.country ?? 'QA', commonName: 'chipwright TEST CSCA' }),
+    publicKey: spkiOf(pair.publicKey),
+    signer: pair.privateKey,
+    notBefore: start,
+    notAfter: addYears(start, opts.cscaYears ?? 15),
+    keyUsage: 0x06, // keyCertSign, cRLSign (ICAO 9303-12 §7.1.1.1)
+    ca: true,
+  });
   const csca = { certificate: der, privateKey: pkcs8(pair.privateKey) };
   return { csca, documentSigner: issueDocumentSigner(csca, { ...opts, now: start }) };
 }

@@ -29,7 +29,8 @@ import * as asn1js from 'asn1js';
 import { HASH_ALGORITHMS, digestBytes, hashByOid, privateKeyObject, signWith, signatureAlgorithmFor, type HashAlgorithm } from './algorithms.js';
 import { LdsError } from './errors.js';
 import { EF_SOD } from './tags.js';
-import { encodeTlv, parseTlv, tlvConstructed } from '../tlv/ber.js';
+import { encodeTlv } from '../tlv/ber.js';
+import { issuerAndSerialNumber } from './x509.js';
 import { derAlgorithm, derExplicit, derImplicit, derInteger, derNull, derOctetString, derOid, derPrintableString, derSequence, derSet, derUtcTime } from '../tlv/der.js';
 import {
   algorithm,
@@ -134,30 +135,18 @@ export interface BuildSodOptions {
   readonly ldsVersionInfo?: { readonly ldsVersion: string; readonly unicodeVersion: string };
 }
 
-/** What a SignerInfo needs from the signer's certificate, read once per certificate byte array. */
-interface SignerIdentity {
-  /** `IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }` (RFC 5652 §10.2.4). */
-  readonly issuerAndSerialNumber: Uint8Array;
-}
-
-const signerIdentities = new WeakMap<Uint8Array, SignerIdentity>();
+const signerIdentities = new WeakMap<Uint8Array, Uint8Array>();
 
 /**
- * The issuer Name and serial number of the document signer's certificate, as their encoded bytes
- * in the certificate (RFC 5280 §4.1: TBSCertificate's serialNumber and issuer), taken once per byte
- * array — a batch signs every card with the same signer.
+ * `IssuerAndSerialNumber` of the document signer's certificate (RFC 5652 §10.2.4: its issuer Name
+ * and serial number as encoded in it), taken once per byte array — a batch signs every card with
+ * the same signer.
  */
-function signerIdentity(der: Uint8Array): SignerIdentity {
+function signerIdentity(der: Uint8Array): Uint8Array {
   let id = signerIdentities.get(der);
   if (id === undefined) {
     try {
-      const tbs = parseTlv(der).children?.[0];
-      const f = tbs?.children ?? [];
-      const at = f[0]?.tag === 0xa0 ? 1 : 0; // version [0] EXPLICIT, absent in v1
-      const serial = f[at];
-      const issuer = f[at + 2];
-      if (tbs?.tag !== 0x30 || serial?.tag !== 0x02 || issuer?.tag !== 0x30) throw new Error('not an X.509 Certificate');
-      id = { issuerAndSerialNumber: tlvConstructed(0x30, issuer.raw!, serial.raw!) };
+      id = issuerAndSerialNumber(der);
     } catch (e) {
       throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
     }
@@ -205,7 +194,7 @@ export function buildSod(files: ReadonlyMap<number, Uint8Array>, signer: Certifi
   const digestAlgorithm = derAlgorithm(HASH_ALGORITHMS[hash].oid);
   const signerInfo = derSequence(
     derInteger(1),
-    id.issuerAndSerialNumber,
+    id,
     digestAlgorithm,
     signedAttrsImplicit,
     derAlgorithm(sigAlg.oid, sigAlg.nullParameters ? derNull() : undefined),

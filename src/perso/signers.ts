@@ -9,29 +9,14 @@
  * const ds = loadSigner({ path: 'ds.p12', passphraseEnv: 'DS_PASS' }, process.env);
  * const cert = issueCertificate({ issuer, subject: { commonName: 'SPECIMEN AMINA authentication' }, publicKey: spki });
  */
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Forge from 'node-forge';
 import { derToPem, pemToDer } from '../lds/certificates.js';
-import { privateKeyObject, signWith, signatureAlgorithmFor, type HashAlgorithm } from '../lds/algorithms.js';
-import { parseTlv, type Tlv } from '../tlv/ber.js';
-import {
-  derAlgorithm,
-  derBitString,
-  derBoolean,
-  derExplicit,
-  derImplicit,
-  derInteger,
-  derNull,
-  derOctetString,
-  derOid,
-  derPrintableString,
-  derSequence,
-  derSet,
-  derTime,
-  derUtf8String,
-} from '../tlv/der.js';
+import { privateKeyObject } from '../lds/algorithms.js';
+import { LdsError } from '../lds/errors.js';
+import { testName, writeCertificate } from '../lds/x509.js';
 import type { CertifiedKey } from '../lds/pki.js';
 
 // node-forge is CommonJS without a default export under this tsconfig (esModuleInterop off).
@@ -147,16 +132,6 @@ export function signerPem(k: CertifiedKey): string {
 
 // --- issuing certificates ----------------------------------------------------------------------
 
-const OID = { C: '2.5.4.6', O: '2.5.4.10', CN: '2.5.4.3', SERIAL: '2.5.4.5' } as const;
-
-/**
- * `Name ::= SEQUENCE OF RelativeDistinguishedName`, one AttributeTypeAndValue per RDN (RFC 5280
- * §4.1.2.4), each value already encoded (PrintableString or UTF8String).
- */
-function distinguishedName(attrs: readonly (readonly [string, Uint8Array])[]): Uint8Array {
-  return derSequence(...attrs.map(([type, value]) => derSet(derSequence(derOid(type), value))));
-}
-
 export interface CertificateRequest {
   /** Signs the certificate; undefined = self-signed with `selfKey`. */
   readonly issuer?: CertifiedKey;
@@ -173,115 +148,31 @@ export interface CertificateRequest {
 }
 
 /**
- * The subjectPublicKey BIT STRING's bytes of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), whole
- * bytes only, as key identifiers hash them.
- */
-function subjectPublicKeyBits(spki: Uint8Array): Uint8Array {
-  let bits: Uint8Array | undefined;
-  try {
-    const t = parseTlv(spki);
-    const b = t.children?.[1];
-    if (t.tag === 0x30 && b?.tag === 0x03 && b.value[0] === 0) bits = b.value.subarray(1);
-  } catch (e) {
-    throw new SignerError(`SubjectPublicKeyInfo does not parse (${e instanceof Error ? e.message : String(e)})`);
-  }
-  if (bits === undefined) throw new SignerError('SubjectPublicKeyInfo: expected SEQUENCE { AlgorithmIdentifier, BIT STRING of whole bytes }');
-  return bits;
-}
-
-/** Key identifier method 1 of RFC 5280 §4.2.1.2: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(subjectPublicKeyBits(spki)).digest());
-}
-
-/** `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }` (RFC 5280 §4.1.2.9; DER leaves out FALSE). */
-function extension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
-  return critical ? derSequence(derOid(oid), derBoolean(true), derOctetString(value)) : derSequence(derOid(oid), derOctetString(value));
-}
-
-/** keyUsage as a DER named-bit BIT STRING: trailing zero bits dropped (X.690 §11.2.2). */
-function keyUsageBits(first: number): Uint8Array {
-  if (!Number.isInteger(first) || first < 1 || first > 0xff) throw new SignerError(`keyUsage: expected bits 01..FF of the first byte, got ${first}`);
-  let unused = 0;
-  while (((first >> unused) & 1) === 0) unused++;
-  return derBitString(Uint8Array.of(first), unused);
-}
-
-/** What certifying needs from the issuer's certificate: its subject Name and key identifier, as encoded there. */
-interface IssuerIdentity {
-  readonly name: Uint8Array;
-  readonly keyIdentifier: Uint8Array;
-}
-
-const issuers = new WeakMap<Uint8Array, IssuerIdentity>();
-
-/** The issuer's subject Name (bytes as in its certificate) and key identifier, once per certificate byte array (a batch certifies with one issuer). */
-function issuerOf(der: Uint8Array): IssuerIdentity {
-  let i = issuers.get(der);
-  if (i === undefined) {
-    let f: readonly Tlv[] = [];
-    try {
-      f = parseTlv(der).children?.[0]?.children ?? [];
-    } catch (e) {
-      throw new SignerError(`issuer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
-    }
-    const at = f[0]?.tag === 0xa0 ? 1 : 0;
-    const subject = f[at + 4];
-    const spki = f[at + 5];
-    if (subject?.tag !== 0x30 || spki?.tag !== 0x30) throw new SignerError('issuer certificate: expected TBSCertificate with subject and subjectPublicKeyInfo (RFC 5280 §4.1)');
-    i = { name: subject.raw!, keyIdentifier: keyIdentifier(spki.raw!) };
-    issuers.set(der, i);
-  }
-  return i;
-}
-
-/**
- * An X.509 v3 certificate (RFC 5280 §4.1), written as DER, names marked with "chipwright TEST" as
- * the organisation so a test certificate is never mistaken for a real one:
- *
- *     TBSCertificate ::= SEQUENCE { version [0] EXPLICIT v3, serialNumber, signature, issuer,
- *                                   validity, subject, subjectPublicKeyInfo, extensions [3] EXPLICIT }
- *
- * Extensions: keyUsage (critical), subjectKeyIdentifier, basicConstraints for a CA (critical,
- * pathLen 0), authorityKeyIdentifier when an issuer signs.
+ * An X.509 v3 certificate (RFC 5280) for `publicKey` under `issuer` (or self-signed), written by
+ * `lds/x509.ts`, names marked with "chipwright TEST" as the organisation so a test certificate is
+ * never mistaken for a real one. Validity: from a day before now (or `now`) for `years` (5).
  */
 export function issueCertificate(req: CertificateRequest): Uint8Array {
   const signerKeyDer = req.issuer?.privateKey ?? req.selfKey;
   if (signerKeyDer === undefined) throw new SignerError('issueCertificate: give issuer or selfKey');
-  const signerKey = privateKeyObject(signerKeyDer);
-  const subjectAttrs: [string, Uint8Array][] = [
-    [OID.C, derPrintableString(req.subject.country ?? 'QA')],
-    [OID.O, derUtf8String('chipwright TEST')],
-    [OID.CN, derUtf8String(req.subject.commonName)],
-  ];
-  if (req.subject.serialNumber !== undefined) subjectAttrs.push([OID.SERIAL, derPrintableString(req.subject.serialNumber)]);
-  const subject = distinguishedName(subjectAttrs);
-  const issuer = req.issuer !== undefined ? issuerOf(req.issuer.certificate) : undefined;
-  // A positive 16-byte serial (RFC 5280 §4.1.2.2: at most 20 octets, non-negative).
-  const serial = new Uint8Array(randomBytes(16));
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const start = req.now ?? new Date(Date.now() - 86_400_000);
   const end = new Date(start.getTime());
   end.setUTCFullYear(end.getUTCFullYear() + (req.years ?? 5));
-  subjectPublicKeyBits(req.publicKey); // refuses a malformed key before anything is signed
-  const extensions = [extension('2.5.29.15', true, keyUsageBits(req.keyUsage)), extension('2.5.29.14', false, derOctetString(keyIdentifier(req.publicKey)))];
-  if (req.ca === true) extensions.push(extension('2.5.29.19', true, derSequence(derBoolean(true), derInteger(0))));
-  if (issuer !== undefined) extensions.push(extension('2.5.29.35', false, derSequence(derImplicit(0, issuer.keyIdentifier, false))));
-  const hash: HashAlgorithm = signerKey.asymmetricKeyType === 'ec' && signerKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'SHA-384' : 'SHA-256';
-  const sig = signatureAlgorithmFor(signerKey, hash);
-  const alg = derAlgorithm(sig.oid, sig.nullParameters ? derNull() : undefined);
-  const tbs = derSequence(
-    derExplicit(0, derInteger(2)),
-    derInteger(serial),
-    alg,
-    issuer?.name ?? subject,
-    derSequence(derTime(start), derTime(end)),
-    subject,
-    req.publicKey,
-    derExplicit(3, derSequence(...extensions)),
-  );
-  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }.
-  return derSequence(tbs, alg, derBitString(signWith(signerKey, hash, tbs)));
+  try {
+    return writeCertificate({
+      subject: testName({ country: req.subject.country ?? 'QA', commonName: req.subject.commonName, ...(req.subject.serialNumber !== undefined ? { serialNumber: req.subject.serialNumber } : {}) }),
+      ...(req.issuer !== undefined ? { issuer: req.issuer.certificate } : {}),
+      publicKey: req.publicKey,
+      signer: privateKeyObject(signerKeyDer),
+      notBefore: start,
+      notAfter: end,
+      keyUsage: req.keyUsage,
+      ...(req.ca === true ? { ca: true } : {}),
+    });
+  } catch (e) {
+    if (e instanceof LdsError) throw new SignerError(e.message);
+    throw e;
+  }
 }
 
 /**
