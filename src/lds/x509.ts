@@ -5,7 +5,7 @@
  * issued certificate has the same shape — one attribute per RDN, a positive 16-byte serial,
  * UTCTime through 2049, key identifiers by RFC 5280 §4.2.1.2 method 1 — and none goes through
  * pkijs's object model (which cost milliseconds per certificate). Parsing and verifying stay with
- * OpenSSL (`X509Certificate`) and pkijs.
+ * OpenSSL (`X509Certificate`) and asn1js; pkijs (a development dependency) cross-checks the encoding in tests.
  *
  *     Certificate    ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
  *     TBSCertificate ::= SEQUENCE { version [0] EXPLICIT v3, serialNumber, signature, issuer,

@@ -5,7 +5,7 @@
  *
  * Why not asn1js's object model for writing: building one EF.SOD or certificate through pkijs
  * costs 1–2 ms of object construction and re-encoding, which was most of the time a card takes to
- * personalize. Parsing and verifying still go through asn1js/pkijs; this module only writes, and
+ * personalize. Parsing and verifying go through asn1js and OpenSSL; this module only writes, and
  * every function produces the one DER form (minimal lengths, minimal INTEGERs, SET OF sorted).
  *
  * @example
