@@ -13,7 +13,7 @@ import { createTestPki } from '../src/lds/pki.js';
 import { CardMuteError, type Transport } from '../src/transport/types.js';
 import { loadProfile } from '../src/perso/profile.js';
 import { profileTransportKey } from '../src/perso/applications.js';
-import { runBatch, simReader, type BatchReader } from '../src/perso/batch.js';
+import { retryMute, runBatch, simReader, type BatchReader } from '../src/perso/batch.js';
 import { FileJournal, readJournal, type HolderState, type Journal, type TimedEvent } from '../src/perso/journal.js';
 import { SqliteJournal } from '../src/perso/journal-sqlite.js';
 import { createTestCardIssuer, signerPem } from '../src/perso/signers.js';
@@ -397,4 +397,33 @@ describe('batch command and signals', () => {
     expect(code).toBe(0);
     expect(check(readJournal(`${jpath}.audit.jsonl`), 400).verified.size).toBe(400);
   }, 120_000);
+});
+
+describe('opening a card in a reader', () => {
+  it('retries a card that does not answer its reset yet, a few times, and gives up with the last error', async () => {
+    const waits: number[] = [];
+    const wait = async (ms: number): Promise<void> => {
+      waits.push(ms);
+    };
+    let calls = 0;
+    // Mute twice, then answers.
+    const flaky = async (): Promise<string> => {
+      if (++calls < 3) throw new CardMuteError('the card did not answer the reset');
+      return 'ATR';
+    };
+    expect(await retryMute(flaky, 3, 250, wait)).toBe('ATR');
+    expect(waits).toEqual([250, 250]);
+    // Never answers: the third error is thrown.
+    calls = -100;
+    await expect(retryMute(flaky, 3, 250, wait)).rejects.toThrow(CardMuteError);
+    // Any other error is not retried.
+    let other = 0;
+    await expect(
+      retryMute(async () => {
+        other++;
+        throw new Error('reader in use');
+      }, 3, 250, wait),
+    ).rejects.toThrow('reader in use');
+    expect(other).toBe(1);
+  });
 });

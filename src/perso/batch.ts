@@ -24,7 +24,7 @@ import { saveCardImage } from '../card/image.js';
 import type { Card } from '../card/os.js';
 import { InProcessTransport } from '../transport/in-process.js';
 import { PcscReaderMonitor, PcscTransport } from '../transport/pcsc.js';
-import type { Transport } from '../transport/types.js';
+import { CardMuteError, type Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { parseAtr } from '../atr/index.js';
 import { createBlankCard } from './applications.js';
@@ -359,12 +359,33 @@ export function simReader(name: string, profile: Profile, opts: SimReaderOptions
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * `open()` tried up to `attempts` times, `delayMs` apart, while it fails with a {@link CardMuteError}
+ * (a card that does not answer the reset yet: just inserted, or a virtual card whose server is
+ * still coming up); any other error, or the last mute one, is thrown.
+ *
+ * @example await retryMute(() => PcscTransport.open(name).then(connected), 3, 250)
+ */
+export async function retryMute<T>(open: () => Promise<T>, attempts: number, delayMs: number, wait: (ms: number) => Promise<void> = sleep): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!(e instanceof CardMuteError) || i >= attempts) throw e;
+      await wait(delayMs);
+    }
+  }
+}
+
+/**
  * A PC/SC reader: waits for a card (polling every 100 ms) while a holder is still waiting for
  * one, connects exclusively, and after the run waits for the card to be taken out before it waits
  * for the next — except a card left unused because no holder remained, which stays in the reader
  * and ends the worker.
  */
-export function pcscReader(name: string, opts: { readonly pollMs?: number; readonly stop?: AbortSignal } = {}): BatchReader {
+export function pcscReader(
+  name: string,
+  opts: { readonly pollMs?: number; readonly stop?: AbortSignal; readonly onProblem?: (message: string) => void } = {},
+): BatchReader {
   const poll = opts.pollMs ?? 100;
   // One context for all the polling of this reader (module comment of PcscReaderMonitor).
   let monitor: Promise<PcscReaderMonitor> | undefined;
@@ -381,20 +402,49 @@ export function pcscReader(name: string, opts: { readonly pollMs?: number; reado
     name,
     close: done,
     async nextCard(wanted?: () => Promise<boolean>): Promise<CardSlot | undefined> {
-      while (!(await present())) {
-        if (opts.stop?.aborted === true || (wanted !== undefined && !(await wanted()))) {
-          await done();
-          return undefined;
+      const ended = async (): Promise<boolean> => opts.stop?.aborted === true || (wanted !== undefined && !(await wanted()));
+      let t: PcscTransport | undefined;
+      let atr: Uint8Array | undefined;
+      while (t === undefined) {
+        while (!(await present())) {
+          if (await ended()) {
+            await done();
+            return undefined;
+          }
+          await sleep(poll);
         }
-        await sleep(poll);
+        try {
+          const opened = await retryMute(async () => {
+            const c = await PcscTransport.open(name);
+            try {
+              return { c, atr: await c.connect() };
+            } catch (e) {
+              await c.close();
+              throw e;
+            }
+          }, 3, 250);
+          t = opened.c;
+          atr = opened.atr;
+        } catch (e) {
+          if (!(e instanceof CardMuteError)) throw e;
+          // A card that never answers its reset is not a reason to stop the line: nothing was
+          // written to it; it is reported, and the reader waits for it to be taken out.
+          opts.onProblem?.(`${name}: the card does not answer (${e.message}); take it out and put in another`);
+          while (await present()) {
+            if (await ended()) {
+              await done();
+              return undefined;
+            }
+            await sleep(poll);
+          }
+        }
       }
-      const t = await PcscTransport.open(name);
-      const atr = await t.connect();
+      const transport = t;
       return {
-        transport: t,
-        atr,
+        transport,
+        atr: atr!,
         release: async (outcome) => {
-          await t.close();
+          await transport.close();
           // A card nothing was written to (no holder left) stays in the reader, blank, for the
           // next run; any other waits to be taken out before the next one is taken.
           if (outcome === 'unused') {

@@ -44,10 +44,12 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
   const readersGiven = (o.reader ?? []).length;
   if ((readersGiven === 0) === (o.sim === undefined)) throw new UsageError('give --reader NAME (repeatable) or --sim N (simulated readers), not both');
   const inputs = persoInputs(o, io);
+  // Reader problems (a card that does not answer) go above the progress bars once they exist.
+  let problem = (m: string): void => io.stderr(`chipwright: ${m}\n`);
   const readers: BatchReader[] =
     o.sim !== undefined
       ? Array.from({ length: intOption(o.sim, '--sim', 1, 64) }, (_v, i) => simReader(`sim-${i}`, inputs.profile, { operatorKeys: inputs.operatorKeys, ...(o.out !== undefined ? { outDir: o.out } : {}) }))
-      : o.reader!.map((r) => pcscReader(r, stop !== undefined ? { stop } : {}));
+      : o.reader!.map((r) => pcscReader(r, { ...(stop !== undefined ? { stop } : {}), onProblem: (m) => problem(m) }));
   if (o.audit !== undefined && o.journalFormat === 'jsonl') throw new UsageError('--audit applies to the SQLite journal; a JSON Lines journal is its own audit log');
   let journal: Journal;
   try {
@@ -58,6 +60,7 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
   }
   // Bars on a terminal only (and not with --json, whose reader is a program).
   const progress = new BatchProgress(o.json === true ? { ...io, stderrIsTTY: false } : io);
+  problem = (m) => progress.log(`chipwright: ${m}`, io.stderr);
   try {
     for (const x of journal.interrupted) {
       io.stderr(`chipwright: last run stopped while writing holder ${x.id} to card ${x.serial} (step ${x.step}): that card is ${x.step.endsWith('/activate') ? 'possibly complete — check it' : 'spoiled'}\n`);
