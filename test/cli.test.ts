@@ -153,6 +153,33 @@ describe('card new', () => {
   });
 });
 
+describe('CHIPWRIGHT_IMAGE_KEY', () => {
+  const KEY = '0F'.repeat(32);
+  it('wraps the storage key of every image the CLI writes; images then load only with the key', async () => {
+    const made = await cli(['card', 'new', '--out', 'keyed.json'], { env: { CHIPWRIGHT_IMAGE_KEY: KEY } });
+    expect(made.code, made.stderr).toBe(0);
+    const image = JSON.parse(readFileSync(join(dir, 'keyed.json'), 'utf8')) as { keyStore: Record<string, string> };
+    expect(Object.keys(image.keyStore)).toEqual(['wrappedStorageKey']);
+    // Commands that load and save keep the image wrapped.
+    const ok = await cli(['send', '--card', 'keyed.json', '00A4000C023F00'], { env: { CHIPWRIGHT_IMAGE_KEY: KEY } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.trim()).toBe('9000');
+    const without = await cli(['send', '--card', 'keyed.json', '00A4000C023F00']);
+    expect(without.code).toBe(EXIT.INPUT);
+    expectOneErrorLine(without);
+    expect(without.stderr).toContain('keyStore.wrappedStorageKey: the storage key is wrapped under an image key');
+    const wrong = await cli(['send', '--card', 'keyed.json', '00A4000C023F00'], { env: { CHIPWRIGHT_IMAGE_KEY: 'A0'.repeat(32) } });
+    expect(wrong.code).toBe(EXIT.INPUT);
+    expect(wrong.stderr).toContain('does not open with the image key given');
+    // A malformed key is refused naming the variable, never echoing it.
+    const bad = await cli(['send', '--card', 'keyed.json', '00A4000C023F00'], { env: { CHIPWRIGHT_IMAGE_KEY: 'secret-not-hex' } });
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.stderr).toContain('CHIPWRIGHT_IMAGE_KEY: expected 64 hex digits');
+    expect(bad.stderr).not.toContain('secret-not-hex');
+    for (const r of [made, ok, without, wrong, bad]) expect(r.stdout + r.stderr).not.toContain(KEY);
+  });
+});
+
 describe('send', () => {
   it('round trip: SELECT MF answers 9000; responses are upper-case hex with SW, one per line', async () => {
     await newCard('rt.json', ['--serial', 'A1B2C3D4']);

@@ -572,3 +572,58 @@ describe('transient state never reaches the image', () => {
     expect(LAYOUT.children).toHaveLength(7);
   });
 });
+
+describe('an image key keeps the storage key out of the image', () => {
+  const KEY = h('A1'.repeat(32));
+  const OTHER = h('B2'.repeat(32));
+
+  it('the image holds only the wrapped storage key; with the key it loads and behaves as the original', () => {
+    const card = richCard();
+    const plain = serializeCard(card);
+    const storageKey = (JSON.parse(plain) as { keyStore: { storageKey: string } }).keyStore.storageKey;
+    const text = serializeCard(card, { imageKey: KEY });
+    const doc = JSON.parse(text) as { keyStore: Record<string, string> };
+    expect(Object.keys(doc.keyStore)).toEqual(['wrappedStorageKey']);
+    expect(text).not.toContain(storageKey);
+    expect(text).not.toContain(hex(KEY));
+    const loaded = loadCard(text, { applets: [COUNTER_APPLET], imageKey: KEY });
+    const again = JSON.parse(serializeCard(loaded)) as { keyStore: Record<string, string> };
+    expect(Object.keys(again.keyStore)).toEqual(['wrappedStorageKey']); // saved as it was loaded
+    const loadedPlain = loadCard(plain, { applets: [COUNTER_APPLET] });
+    expect(loadedPlain.state.storageKey).toEqual(loaded.state.storageKey);
+    expect(serializeCard(loadedPlain)).toBe(plain);
+  });
+
+  it('without the key, or with another, loading fails naming the field; the message holds no key', () => {
+    const text = serializeCard(richCard(), { imageKey: KEY });
+    const missing = (() => {
+      try {
+        loadCard(text, { applets: [COUNTER_APPLET] });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(missing).toBeInstanceOf(CardImageError);
+    expect((missing as CardImageError).field).toBe('keyStore.wrappedStorageKey');
+    expect((missing as Error).message).toMatch(/wrapped under an image key; give that key \(CHIPWRIGHT_IMAGE_KEY/);
+    expect(() => loadCard(text, { applets: [COUNTER_APPLET], imageKey: OTHER })).toThrow(/does not open with the image key given/);
+    expect(() => loadCard(text, { applets: [COUNTER_APPLET], imageKey: KEY.subarray(0, 16) })).toThrow(/32 bytes/);
+    // A changed wrapped key does not open either (AES-GCM).
+    const d = JSON.parse(text) as { keyStore: { wrappedStorageKey: string } };
+    const w = d.keyStore.wrappedStorageKey;
+    d.keyStore.wrappedStorageKey = w.slice(0, -2) + (w.endsWith('00') ? '01' : '00');
+    expect(() => loadCard(JSON.stringify(d), { applets: [COUNTER_APPLET], imageKey: KEY })).toThrow(/does not open/);
+    const both = JSON.parse(text) as { keyStore: Record<string, string> };
+    both.keyStore.storageKey = '00'.repeat(32);
+    expect(() => loadCard(JSON.stringify(both), { applets: [COUNTER_APPLET], imageKey: KEY })).toThrow(/both plain and wrapped/);
+  });
+
+  it('a plain image loaded with a key is saved wrapped from then on', () => {
+    const plain = serializeCard(richCard());
+    const loaded = loadCard(plain, { applets: [COUNTER_APPLET], imageKey: KEY });
+    const text = serializeCard(loaded);
+    expect(Object.keys((JSON.parse(text) as { keyStore: object }).keyStore)).toEqual(['wrappedStorageKey']);
+    expect(serializeCard(loadCard(text, { applets: [COUNTER_APPLET], imageKey: KEY }))).not.toContain('"storageKey"');
+  });
+});

@@ -16,7 +16,7 @@
  * { "format": "chipwright-card-image", "version": 2,
  *   "serial": "…", "atr": "…", "lifeCycle": "personalization", "capacity": 1048576, "maxChannels": 4,
  *   "transportKey": { "ref": 0, "label": "transport key", "algorithm": "3des", "sealed": "…", "maxTries": 15, "tries": 15 },
- *   "keyStore": { "storageKey": "<32 bytes>" },
+ *   "keyStore": { "storageKey": "<32 bytes>" } | { "wrappedStorageKey": "<sealed 32 bytes>" },
  *   "mf": { "type": "DF", "fid": "3F00", "lcs": 5, "rules": "<AB value>" | null, "name"?: "…",
  *           "pins": [ { "ref": 3, "label": "PIN", "sealed": "…", "minLength": 4, "maxLength": 12, "padding": "none",
  *                       "paddedLength": 0, "maxTries": 3, "tries": 3, "pukRef": 4, "unblocksLeft": -1 } ],
@@ -32,9 +32,12 @@
  * <ref>`, `chipwright key <DF path> <ref>`, `chipwright transport key` — so a blob moved to another
  * PIN or key does not open. Encrypted files and private keys are sealed the same way. Retry counters
  * and lengths stay in plain: they change with every VERIFY and reveal no value. `keyStore` stands
- * for the chip's protected key memory; it is a simulator's image, not a secure element, and anyone
- * holding the whole file holds the storage key — sealing keeps values out of diffs, logs and
- * partial dumps, and makes tampering with them detectable.
+ * for the chip's protected key memory; it is a simulator's image, not a secure element. By default
+ * anyone holding the whole file holds the storage key — sealing then keeps values out of diffs,
+ * logs and partial dumps, and makes tampering with them detectable. Given an image key (32 bytes,
+ * kept outside the image: `CHIPWRIGHT_IMAGE_KEY` for the CLI), the key store holds the storage key
+ * only as `wrappedStorageKey`, sealed under it, and the image's secrets and encrypted files open
+ * only with that key.
  *
  * Migration from version 1: a version-1 image (plain `value` fields, `keyStore` only when it held
  * sealed content) loads as it is — its values are read in plain — and is written back as version 2
@@ -246,8 +249,27 @@ function fileJson(f: FileNode, storageKey: Uint8Array): Json {
   };
 }
 
+/** What the storage key is bound to when it is wrapped under an image key. */
+const IMAGE_KEY_CONTEXT = utf8.encode('chipwright card image storage key');
+
+/** Options for writing and reading card images. */
+export interface CardImageOptions {
+  /**
+   * 32 bytes kept outside the image that the storage key is wrapped under. Writing: overrides the
+   * card's own (the one it was loaded with). Reading: needed for an image whose storage key is
+   * wrapped; with an image that holds it plainly, the card keeps the key and wraps it when saved.
+   */
+  readonly imageKey?: Uint8Array;
+}
+
+function checkImageKey(key: Uint8Array | undefined, source?: string): void {
+  if (key !== undefined && key.length !== 32) throw new CardImageError('keyStore', `the image key must be 32 bytes, got ${key.length}`, source);
+}
+
 /** The image document of a card's non-volatile state. */
-export function cardImageJson(state: CardState): Json {
+export function cardImageJson(state: CardState, opts: CardImageOptions = {}): Json {
+  const imageKey = opts.imageKey ?? state.imageKey;
+  checkImageKey(imageKey);
   // Every card has secrets to seal: at least the transport key.
   const storageKey = ensureStorageKey(state);
   const privateKeys = privateKeysJson(state.mf, storageKey);
@@ -260,7 +282,7 @@ export function cardImageJson(state: CardState): Json {
     capacity: state.capacity,
     maxChannels: state.maxChannels,
     transportKey: keyJson(state.transportKey, TRANSPORT_KEY_CONTEXT, storageKey),
-    keyStore: { storageKey: hex(storageKey) },
+    keyStore: imageKey === undefined ? { storageKey: hex(storageKey) } : { wrappedStorageKey: hex(seal(imageKey, IMAGE_KEY_CONTEXT, storageKey)) },
     mf: fileJson(state.mf, storageKey),
     applets: state.applets.map((a) => ({
       aid: hex(a.aid),
@@ -274,14 +296,14 @@ export function cardImageJson(state: CardState): Json {
 }
 
 /** Serializes a card's non-volatile state (uncommitted writes are never included). */
-export function serializeCard(card: Card): string {
+export function serializeCard(card: Card, opts: CardImageOptions = {}): string {
   if (card.nv.dirty) throw new Error('serializeCard: the card has uncommitted writes');
-  return JSON.stringify(cardImageJson(card.state), null, 1) + '\n';
+  return JSON.stringify(cardImageJson(card.state, opts), null, 1) + '\n';
 }
 
 /** Saves atomically: temp file in the same directory, fsync'd by writeFileSync's close, rename. */
-export function saveCardImage(card: Card, path: string): void {
-  const text = serializeCard(card);
+export function saveCardImage(card: Card, path: string, opts: CardImageOptions = {}): void {
+  const text = serializeCard(card, opts);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, text, { flush: true });
@@ -707,7 +729,8 @@ function readAid(r: Reader, v: Json | undefined, field: string): Uint8Array {
 }
 
 /** Builds card state from an image document; throws {@link CardImageError} naming the field. */
-export function cardStateFromJson(doc: unknown, source?: string): CardState {
+export function cardStateFromJson(doc: unknown, source?: string, opts: CardImageOptions = {}): CardState {
+  checkImageKey(opts.imageKey, source);
   const r = new Reader(source);
   const o = r.obj(doc as Json, ROOT);
   if (o.format !== IMAGE_FORMAT) r.fail('format', `expected "${IMAGE_FORMAT}", got ${JSON.stringify(o.format)}`);
@@ -722,8 +745,20 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
   let storageKey: Uint8Array | undefined;
   if (o.keyStore !== undefined || r.version >= 2) {
     const ks = r.obj(o.keyStore, 'keyStore');
-    r.keys(ks, 'keyStore', ['storageKey']);
-    storageKey = r.bytes(ks.storageKey, 'keyStore.storageKey', 32, 32);
+    r.keys(ks, 'keyStore', ['storageKey', 'wrappedStorageKey']);
+    if (ks.wrappedStorageKey !== undefined) {
+      if (ks.storageKey !== undefined) r.fail('keyStore', 'holds the storage key both plain and wrapped; one of them was added by hand');
+      const wrapped = r.bytes(ks.wrappedStorageKey, 'keyStore.wrappedStorageKey', 60, 60);
+      if (opts.imageKey === undefined) r.fail('keyStore.wrappedStorageKey', 'the storage key is wrapped under an image key; give that key (CHIPWRIGHT_IMAGE_KEY for the CLI)');
+      try {
+        storageKey = unseal(opts.imageKey!, IMAGE_KEY_CONTEXT, wrapped);
+      } catch (e) {
+        if (e instanceof SealError) r.fail('keyStore.wrappedStorageKey', 'does not open with the image key given (another card\'s key, or the image was changed)');
+        throw e;
+      }
+    } else {
+      storageKey = r.bytes(ks.storageKey, 'keyStore.storageKey', 32, 32);
+    }
     r.storageKey = storageKey;
   }
   const root = readFile(r, o.mf as Json, 'mf', null, storageKey ?? NO_KEY);
@@ -762,20 +797,21 @@ export function cardStateFromJson(doc: unknown, source?: string): CardState {
     maxChannels: r.int(o.maxChannels, 'maxChannels', 1, 20),
     transportKey: readKey(r, o.transportKey as Json, 'transportKey', { context: TRANSPORT_KEY_CONTEXT }),
     storageKey,
+    ...(opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {}),
     mf,
     applets,
   };
 }
 
 /** Parses image text; JSON syntax errors and truncation become {@link CardImageError}. */
-export function parseCardImage(text: string, source?: string): CardState {
+export function parseCardImage(text: string, source?: string, opts: CardImageOptions = {}): CardState {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new CardImageError(ROOT, `not a card image (invalid or truncated JSON: ${e instanceof Error ? e.message : String(e)})`, source);
   }
-  return cardStateFromJson(doc, source);
+  return cardStateFromJson(doc, source, opts);
 }
 
 /**
@@ -783,8 +819,8 @@ export function parseCardImage(text: string, source?: string): CardState {
  * `opts.applets` (also locked ones: they may be unlocked later), else a {@link CardImageError}
  * names the applet and the fix.
  */
-export function loadCard(text: string, opts: Pick<CardOptions, 'rng' | 'applets' | 'onEvent'> = {}, source?: string): Card {
-  const state = parseCardImage(text, source);
+export function loadCard(text: string, opts: Pick<CardOptions, 'rng' | 'applets' | 'onEvent'> & CardImageOptions = {}, source?: string): Card {
+  const state = parseCardImage(text, source, opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {});
   const known = new Set((opts.applets ?? []).map((f) => f.type));
   state.applets.forEach((a, i) => {
     if (!known.has(a.type)) {
@@ -799,6 +835,6 @@ export function loadCard(text: string, opts: Pick<CardOptions, 'rng' | 'applets'
 }
 
 /** Loads a card from an image file. */
-export function loadCardImage(path: string, opts: Pick<CardOptions, 'rng' | 'applets' | 'onEvent'> = {}): Card {
+export function loadCardImage(path: string, opts: Pick<CardOptions, 'rng' | 'applets' | 'onEvent'> & CardImageOptions = {}): Card {
   return loadCard(readFileSync(path, 'utf8'), opts, path);
 }

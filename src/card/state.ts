@@ -36,6 +36,11 @@ export interface CardState {
    * images without sealed content stay as they were).
    */
   storageKey: Uint8Array | undefined;
+  /**
+   * The image key the storage key is wrapped under in the card image (given when the image was
+   * loaded or is saved; never written itself). Absent: the image holds the storage key as it is.
+   */
+  imageKey?: Uint8Array | undefined;
   /** Key used with EXTERNAL AUTHENTICATE P2=00 during personalization (never after). */
   transportKey: KeyObject;
   mf: DedicatedFile;

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { CardImageError, loadCard, saveCardImage } from '../card/image.js';
 import type { Card, CardOptions } from '../card/os.js';
 import type { AppletFactory } from '../card/applet.js';
-import { InputFileError, OutputFileError } from './errors.js';
+import { InputFileError, OutputFileError, UsageError } from './errors.js';
 import { debugEnabled, type CliIo } from './io.js';
 
 /** Reads a file the user named, with a message that says what to do when it is not there. */
@@ -26,10 +26,33 @@ export function readInputFile(path: string, what: string, hint?: string): string
   }
 }
 
-/** Saves atomically, mapping file-system failures to {@link OutputFileError}. */
-export function writeCardImage(card: Card, path: string): void {
+/** The variable holding the key card images' storage keys are wrapped under (64 hex digits). */
+export const IMAGE_KEY_VARIABLE = 'CHIPWRIGHT_IMAGE_KEY';
+
+/**
+ * The image key from the environment ({@link IMAGE_KEY_VARIABLE}), or undefined when it is not
+ * set. A malformed value is a usage error that names the variable, never the value.
+ */
+export function imageKeyOf(env: CliIo['env']): Uint8Array | undefined {
+  const v = env[IMAGE_KEY_VARIABLE];
+  if (v === undefined || v === '') return undefined;
+  if (!/^[0-9A-Fa-f]{64}$/.test(v.trim())) throw new UsageError(`${IMAGE_KEY_VARIABLE}: expected 64 hex digits (a 32-byte key), got ${v.trim().length} characters`);
+  return Uint8Array.from(Buffer.from(v.trim(), 'hex'));
+}
+
+/** `{ imageKey }` from the environment, or `{}`: for options that take an image key. */
+export function imageKeyOption(io: Pick<CliIo, 'env'>): { imageKey?: Uint8Array } {
+  const imageKey = imageKeyOf(io.env);
+  return imageKey !== undefined ? { imageKey } : {};
+}
+
+/**
+ * Saves atomically, mapping file-system failures to {@link OutputFileError}; the storage key is
+ * wrapped under `imageKey` when given (else under the key the card was loaded with, if any).
+ */
+export function writeCardImage(card: Card, path: string, imageKey?: Uint8Array): void {
   try {
-    saveCardImage(card, path);
+    saveCardImage(card, path, imageKey !== undefined ? { imageKey } : {});
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new OutputFileError(`${path}: directory ${dirname(path)} does not exist`);
@@ -81,6 +104,7 @@ export class CardFile {
   static open(path: string, io: CliIo, opts: Pick<CardOptions, 'rng' | 'applets'> = {}): CardFile {
     const text = readInputFile(path, 'card image', `create one with "chipwright card new --out ${path}"`);
     const debug = debugEnabled(io);
+    const imageKey = imageKeyOf(io.env);
     let card: Card;
     try {
       card = loadCard(
@@ -88,6 +112,7 @@ export class CardFile {
         {
           ...opts,
           applets: withBuiltinApplets(opts.applets),
+          ...(imageKey !== undefined ? { imageKey } : {}),
           // Card events never contain secrets (see CardEvent); they are shown only when debugging.
           onEvent: (e) => {
             if (debug) io.stderr(`chipwright: card event: ${JSON.stringify(e)}\n`);

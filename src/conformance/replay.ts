@@ -47,6 +47,8 @@ export interface ReplayOptions extends Omit<RunOptions, 'onStep' | 'onEcho'> {
   readonly rng?: Uint8Array;
   /** Applet types from the caller's modules (`--applet`), besides the built-in fixtures. */
   readonly applets?: readonly AppletFactory[];
+  /** The key card images' storage keys are wrapped under (`CardImageOptions`), for `card: image` and `--card`. */
+  readonly imageKey?: Uint8Array;
   /** Capabilities to treat as absent (`--without`): files requiring them are skipped. */
   readonly without?: readonly string[];
   /** Wraps each file's base transport (tracing, recording). */
@@ -95,7 +97,7 @@ export interface ReplayPlan {
 }
 
 /** What {@link prepareReplay} needs to know: the run's options, and whether cards are simulated. */
-export type PrepareOptions = Pick<ReplayOptions, 'secrets' | 'rng' | 'applets'> & {
+export type PrepareOptions = Pick<ReplayOptions, 'secrets' | 'rng' | 'applets' | 'imageKey'> & {
   /** Simulated cards (optionally all from one image), or a transport given to {@link runReplay}. */
   readonly target:
     | { readonly kind: 'simulator'; readonly card?: { readonly path: string; readonly text: string }; readonly profile?: ProfileSource }
@@ -172,7 +174,7 @@ async function cardFor(
   const target = opts.target;
   if (target.kind === 'transport') return { makeCard: undefined, personalization: undefined };
   const rng = opts.rng ?? v.header.rng;
-  const cardOpts = { applets, ...(rng !== undefined ? { rng } : {}) };
+  const cardOpts = { applets, ...(rng !== undefined ? { rng } : {}), ...(opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {}) };
   const fail = (reason: string): never => {
     throw new VectorError(v.source, v.header.cardLine, reason);
   };

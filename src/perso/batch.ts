@@ -321,6 +321,8 @@ export interface SimReaderOptions {
   readonly operatorKeys?: OperatorKeys;
   /** Save each card as `<dir>/<serial>.json` once released. */
   readonly outDir?: string;
+  /** With `outDir`: wrap each saved image's storage key under this key (`CardImageOptions`). */
+  readonly imageKey?: Uint8Array;
   /** Wraps each card's transport (fault injection: a card pulled mid-write). */
   readonly wrap?: (t: Transport, card: Card, n: number) => Transport;
   /** Stop after this many cards. */
@@ -349,7 +351,7 @@ export function simReader(name: string, profile: Profile, opts: SimReaderOptions
         atr,
         release: async (outcome, serial) => {
           if (card.isPowered) card.powerOff();
-          if (opts.outDir !== undefined && outcome !== 'unused') saveCardImage(card, join(opts.outDir, `${serial ?? 'unknown'}.json`));
+          if (opts.outDir !== undefined && outcome !== 'unused') saveCardImage(card, join(opts.outDir, `${serial ?? 'unknown'}.json`), opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {});
         },
       };
     },

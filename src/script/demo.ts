@@ -48,6 +48,8 @@ export interface DemoOptions {
   readonly onStep?: (result: StepResult, index: number, total: number) => void;
   /** Redacted APDU trace lines. */
   readonly trace?: (line: string) => void;
+  /** With `dir`: wrap the saved image's storage key under this key (`CardImageOptions`). */
+  readonly imageKey?: Uint8Array;
 }
 
 /** One file of the card after the demo, for the report. */
@@ -118,7 +120,7 @@ export async function runFilesystemDemo(opts: DemoOptions = {}): Promise<DemoRep
     if (opts.dir !== undefined) {
       mkdirSync(opts.dir, { recursive: true });
       cardPath = join(opts.dir, 'card.json');
-      saveCardImage(card, cardPath);
+      saveCardImage(card, cardPath, opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {});
     }
   }
   return buildReport(card, run, bytesToHex(atr), cardPath, before);
@@ -264,6 +266,8 @@ export interface MainDemoOptions {
   readonly dir?: string;
   readonly onStep?: (p: PersoProgress) => void;
   readonly trace?: (line: string) => void;
+  /** With `dir`: wrap the saved image's storage key under this key (`CardImageOptions`). */
+  readonly imageKey?: Uint8Array;
 }
 
 export interface MainDemoReport {
@@ -339,7 +343,7 @@ export async function runMainDemo(opts: MainDemoOptions = {}): Promise<MainDemoR
   if (opts.dir !== undefined) {
     mkdirSync(opts.dir, { recursive: true });
     cardPath = join(opts.dir, 'card.json');
-    saveCardImage(card, cardPath);
+    saveCardImage(card, cardPath, opts.imageKey !== undefined ? { imageKey: opts.imageKey } : {});
   }
   const h = read.holder;
   const id = h?.identity;

@@ -25,6 +25,7 @@ import { intOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import { untilStopped, type CliIo } from '../io.js';
 import { addInputOptions, asInputError, persoInputs, type PersoInputOptions } from './perso.js';
+import { imageKeyOption } from '../card-file.js';
 
 interface RawOptions extends PersoInputOptions {
   data: string;
@@ -48,7 +49,7 @@ export async function runBatchCommand(o: RawOptions, io: CliIo, stop?: AbortSign
   let problem = (m: string): void => io.stderr(`chipwright: ${m}\n`);
   const readers: BatchReader[] =
     o.sim !== undefined
-      ? Array.from({ length: intOption(o.sim, '--sim', 1, 64) }, (_v, i) => simReader(`sim-${i}`, inputs.profile, { operatorKeys: inputs.operatorKeys, ...(o.out !== undefined ? { outDir: o.out } : {}) }))
+      ? Array.from({ length: intOption(o.sim, '--sim', 1, 64) }, (_v, i) => simReader(`sim-${i}`, inputs.profile, { operatorKeys: inputs.operatorKeys, ...(o.out !== undefined ? { outDir: o.out, ...imageKeyOption(io) } : {}) }))
       : o.reader!.map((r) => pcscReader(r, { ...(stop !== undefined ? { stop } : {}), onProblem: (m) => problem(m) }));
   if (o.audit !== undefined && o.journalFormat === 'jsonl') throw new UsageError('--audit applies to the SQLite journal; a JSON Lines journal is its own audit log');
   let journal: Journal;

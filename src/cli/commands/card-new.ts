@@ -10,7 +10,7 @@ import { createCard } from '../../card/os.js';
 import type { TransportKey } from '../../script/transport-auth.js';
 import { EXIT } from '../exit-codes.js';
 import { OutputFileError, UsageError } from '../errors.js';
-import { pathExists, writeCardImage } from '../card-file.js';
+import { imageKeyOf, pathExists, writeCardImage } from '../card-file.js';
 import { hexOption, intOption, KEY_ALGORITHMS, transportKeyOption, type KeyAlgorithmOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
@@ -70,7 +70,7 @@ export function runCardNew(ctx: CardNewContext, io: CliIo): number {
     transportKey: ctx.transportKey.value,
     transportKeyAlgorithm: ctx.transportKey.algorithm,
   });
-  writeCardImage(card, ctx.out);
+  writeCardImage(card, ctx.out, imageKeyOf(io.env));
   const serial = bytesToHex(card.state.serial);
   const atr = bytesToHex(card.atr);
   if (ctx.json) {

@@ -16,6 +16,7 @@ import { StepProgress } from '../progress.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
 import { scriptRunJson } from './script-run.js';
+import { imageKeyOption } from '../card-file.js';
 
 interface RawOptions {
   filesystem?: boolean;
@@ -58,7 +59,7 @@ export async function runDemo(ctx: DemoContext, io: CliIo): Promise<number> {
   const progress = ctx.json ? undefined : new StepProgress(io);
   if (progress) io.stderr('Running apdu/filesystem-demo.apdu on a new simulated card:\n');
   const report = await runFilesystemDemo({
-    ...(ctx.keep !== undefined ? { dir: ctx.keep } : {}),
+    ...(ctx.keep !== undefined ? { dir: ctx.keep, ...imageKeyOption(io) } : {}),
     ...(progress ? { onStep: (r, i, n) => progress.step(r, i, n) } : {}),
     ...(ctx.trace ? { trace: (line: string) => io.stderr(`${line}\n`) } : {}),
   });
@@ -73,7 +74,7 @@ async function runMain(ctx: DemoContext, io: CliIo): Promise<number> {
   const bar = ctx.json ? undefined : new PersoProgressLine(io, 'qatar-id');
   if (bar) io.stderr('Personalizing a qatar-id card for the specimen holder on a simulated card:\n');
   const report = await runMainDemo({
-    ...(ctx.keep !== undefined ? { dir: ctx.keep } : {}),
+    ...(ctx.keep !== undefined ? { dir: ctx.keep, ...imageKeyOption(io) } : {}),
     ...(bar ? { onStep: (p) => bar.update(p) } : {}),
     ...(ctx.trace ? { trace: (line: string) => io.stderr(`${line}\n`) } : {}),
   });

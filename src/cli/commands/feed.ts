@@ -15,6 +15,7 @@ import { VpcdCardFeeder } from '../../perso/feeder.js';
 import { loadOperatorKeys, operatorKeyNames } from '../../perso/operator-keys.js';
 import { loadProfile } from '../../perso/profile.js';
 import { parseVpcdAddress } from '../../transport/vpcd.js';
+import { imageKeyOf } from '../card-file.js';
 import type { CliContext } from '../context.js';
 import { untilStopped, type CliIo } from '../io.js';
 import { EXIT } from '../exit-codes.js';
@@ -42,6 +43,7 @@ export async function runFeed(o: RawOptions, io: CliIo, stop: AbortSignal): Prom
     throw asInputError(e);
   }
   if (o.out !== undefined) mkdirSync(o.out, { recursive: true });
+  const imageKey = imageKeyOf(io.env);
   const feeder = new VpcdCardFeeder({
     profile,
     operatorKeys,
@@ -51,7 +53,7 @@ export async function runFeed(o: RawOptions, io: CliIo, stop: AbortSignal): Prom
     onDone: (card, index) => {
       const serial = bytesToHex(card.state.serial);
       const path = o.out !== undefined ? join(o.out, `${serial}.json`) : undefined;
-      if (path !== undefined) saveCardImage(card, path);
+      if (path !== undefined) saveCardImage(card, path, imageKey !== undefined ? { imageKey } : {});
       if (o.json === true) io.stdout(`${JSON.stringify({ card: index + 1, serial, lifeCycle: card.state.lifeCycle, ...(path !== undefined ? { image: path } : {}) })}\n`);
       else io.stdout(`card ${index + 1} ${serial} ${card.state.lifeCycle}${path !== undefined ? ` → ${path}` : ''}\n`);
     },

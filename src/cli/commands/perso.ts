@@ -28,7 +28,7 @@ import { loadProfile, type Profile } from '../../perso/profile.js';
 import { personalize, PersoError, type PersoResult } from '../../perso/runner.js';
 import { SignerError, loadSigner } from '../../perso/signers.js';
 import { parseAtr } from '../../atr/index.js';
-import { CardFile, pathExists, writeCardImage } from '../card-file.js';
+import { CardFile, imageKeyOf, pathExists, writeCardImage } from '../card-file.js';
 import { InputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { PersoProgressLine } from '../progress.js';
@@ -159,7 +159,7 @@ export async function runPerso(o: RawOptions, io: CliIo): Promise<number> {
           } finally {
             await t.disconnect();
             // The card is saved whatever happened: a spoiled card is a card too.
-            writeCardImage(card, target);
+            writeCardImage(card, target, imageKeyOf(io.env));
           }
         } else {
           r = await withReader(target, io, o.trace === true, async (t) => {

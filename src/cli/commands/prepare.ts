@@ -14,7 +14,7 @@ import { readHolders } from '../../perso/holders.js';
 import { buildPlan, planApduCount, renderScript } from '../../perso/plan.js';
 import { pinMailerEntry, prepareCard } from '../../perso/prepare.js';
 import { PrepareError } from '../../perso/encoders.js';
-import { writeCardImage } from '../card-file.js';
+import { imageKeyOf, writeCardImage } from '../card-file.js';
 import { OutputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
@@ -33,7 +33,7 @@ interface RawOptions extends PersoInputOptions {
 export async function runPrepare(o: RawOptions, io: CliIo): Promise<number> {
   const inputs = persoInputs(o, io);
   if (o.blankCard !== undefined) {
-    writeCardImage(createBlankCard(inputs.profile, { operatorKeys: inputs.operatorKeys }), o.blankCard);
+    writeCardImage(createBlankCard(inputs.profile, { operatorKeys: inputs.operatorKeys }), o.blankCard, imageKeyOf(io.env));
     io.stdout(`blank ${inputs.profile.name} card: ${o.blankCard}\n`);
     return EXIT.OK;
   }

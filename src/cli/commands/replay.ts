@@ -23,7 +23,7 @@ import { expandVectorPaths, readVectorFile } from '../../conformance/read.js';
 import { prepareReplay, runReplay, type ReplayOptions, type ReplayResult, type ReplayTarget } from '../../conformance/replay.js';
 import { formatFileReport, formatReplaySummary, replayJson, replayJunit } from '../../conformance/report.js';
 import { VectorError, CAPABILITIES, VECTOR_FORMATS, type Vector, type VectorFormat } from '../../conformance/vector.js';
-import { readInputFile, pathExists } from '../card-file.js';
+import { imageKeyOption, readInputFile, pathExists } from '../card-file.js';
 import { loadTrustAnchors } from '../trust-anchors.js';
 import { CSCA_VALUE } from '../../conformance/profile-card.js';
 import { withReader } from './readers.js';
@@ -202,6 +202,7 @@ export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<n
   const base: Omit<ReplayOptions, 'target'> = {
     secrets,
     applets,
+    ...imageKeyOption(io),
     ...(ctx.rng !== undefined ? { rng: ctx.rng } : {}),
     ...(ctx.transportKey !== undefined ? { transportKey: ctx.transportKey } : {}),
     failFast: ctx.failFast,
