@@ -39,16 +39,8 @@ import { holderMrz } from './mrz.js';
 import { HOLDER_SCHEMA } from './schema.js';
 import type { BytesSource, EServiceKeyPair, Face, Fingerprint, Holder, HolderDocument, MinutiaeDocument } from './types.js';
 
-/** One problem in a holder document. */
-export interface HolderIssue {
-  readonly file?: string;
-  readonly line?: number;
-  readonly column?: number;
-  /** Field path: `identity.sex`, `fingerprints[2].template`. */
-  readonly path: string;
-  readonly message: string;
-  readonly hint?: string;
-}
+/** One problem in a holder document (path like `identity.sex`, `fingerprints[2].template`). */
+export type HolderIssue = SchemaIssue;
 
 /** Every problem found in a holder document; the message lists them one per line. */
 export class HolderError extends Error {

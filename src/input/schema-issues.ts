@@ -15,6 +15,7 @@ export interface SchemaIssue {
   readonly file?: string;
   readonly line?: number;
   readonly column?: number;
+  /** Field path: `applications[1].files[3].size`, `fingerprints[2].template`. */
   readonly path: string;
   readonly message: string;
   readonly hint?: string;

@@ -3,16 +3,10 @@
  * `qatar-id.yaml:42 applications[1].files[3].size: expected a number of bytes, got "big" — hint`.
  * Positions come from `src/input/positions.ts`.
  */
+import type { SchemaIssue } from '../input/schema-issues.js';
 
-export interface InputIssue {
-  readonly file?: string;
-  readonly line?: number;
-  readonly column?: number;
-  /** Field path: `applications[1].files[3].size`. */
-  readonly path: string;
-  readonly message: string;
-  readonly hint?: string;
-}
+/** One problem in an input document (path like `applications[1].files[3].size`). */
+export type InputIssue = SchemaIssue;
 
 export function formatIssue(i: InputIssue): string {
   const where = i.file !== undefined ? `${i.file}${i.line !== undefined ? `:${i.line}` : ''} ` : i.line !== undefined ? `line ${i.line} ` : '';
