@@ -94,6 +94,10 @@ describe('help and usage', () => {
     }
     const root = await cli(['--help']);
     for (const e of EXIT_CODES) expect(root.stdout).toContain(e.meaning);
+    // batch runs for hours: its help says how to stop it and what the exit codes mean.
+    const batch = await cli(['batch', '--help']);
+    expect(batch.stdout).toMatch(/SIGINT or SIGTERM stops the run between cards/);
+    expect(batch.stdout).toMatch(/Exit codes: 0 .*1 a card or holder failed/s);
   });
 
   it('--version exits 0', async () => {

@@ -114,6 +114,14 @@ export function registerBatch(program: Command, cli: CliContext): Command {
     .option('--retry-failed', 'requeue holders an earlier run failed (on new cards)')
     .option('--limit <n>', 'take at most N holders this run')
     .option('--json', 'one JSON result per line')
+    .addHelpText(
+      'after',
+      '\nSIGINT or SIGTERM stops the run between cards: the cards being written are finished and journaled, the\n' +
+        'rest stays queued; run the same command again to continue. With --sim --out, CHIPWRIGHT_IMAGE_KEY (64 hex\n' +
+        'digits) wraps each saved image\'s storage key. Exit codes: 0 every card written (or stopped with none\n' +
+        'failed), 1 a card or holder failed (see the journal), 2 bad options, 3 unreadable profile, data, keys or\n' +
+        'journal, 4 no PC/SC service or reader, 5 an output that cannot be written.',
+    )
     .action(async (opts: RawOptions) => {
       cli.exit(await untilStopped((stop) => runBatchCommand(opts, cli.io, stop)));
     });
