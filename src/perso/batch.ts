@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { saveCardImage } from '../card/image.js';
 import type { Card } from '../card/os.js';
 import { InProcessTransport } from '../transport/in-process.js';
-import { PcscReaderMonitor, PcscTransport } from '../transport/pcsc.js';
+import { NoCardError, PcscReaderMonitor, PcscTransport } from '../transport/pcsc.js';
 import { CardMuteError, type Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { parseAtr } from '../atr/index.js';
@@ -428,6 +428,12 @@ export function pcscReader(
           t = opened.c;
           atr = opened.atr;
         } catch (e) {
+          // Gone between being seen and being connected (taken out, or the reader's list was a
+          // moment behind): wait for a card again.
+          if (e instanceof NoCardError) {
+            await sleep(poll);
+            continue;
+          }
           if (!(e instanceof CardMuteError)) throw e;
           // A card that never answers its reset is not a reason to stop the line: nothing was
           // written to it; it is reported, and the reader waits for it to be taken out.
