@@ -458,7 +458,7 @@ function readPin(r: Reader, v: Json, field: string, dfPath: string): PinObject {
   };
 }
 
-/** A symmetric key; `context` binds its sealed value (`null`: of a DF, from its path and ref). */
+/** A symmetric key; its sealed value is bound to `context`, or for a DF's key to the DF's path and its ref. */
 function readKey(r: Reader, v: Json, field: string, place: { readonly dfPath: string } | { readonly context: Uint8Array }): KeyObject {
   const o = r.obj(v, field);
   r.keys(o, field, ['ref', 'label', 'algorithm', r.secretField, 'maxTries', 'tries']);

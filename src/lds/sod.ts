@@ -30,7 +30,7 @@ import { HASH_ALGORITHMS, digestBytes, hashByOid, privateKeyObject, signWith, si
 import { LdsError } from './errors.js';
 import { EF_SOD } from './tags.js';
 import { encodeTlv } from '../tlv/ber.js';
-import { issuerAndSerialNumber } from './x509.js';
+import { certificateIdentity } from './x509.js';
 import { derAlgorithm, derExplicit, derImplicit, derInteger, derNull, derOctetString, derOid, derPrintableString, derSequence, derSet, derUtcTime } from '../tlv/der.js';
 import {
   algorithm,
@@ -135,24 +135,13 @@ export interface BuildSodOptions {
   readonly ldsVersionInfo?: { readonly ldsVersion: string; readonly unicodeVersion: string };
 }
 
-const signerIdentities = new WeakMap<Uint8Array, Uint8Array>();
-
-/**
- * `IssuerAndSerialNumber` of the document signer's certificate (RFC 5652 §10.2.4: its issuer Name
- * and serial number as encoded in it), taken once per byte array — a batch signs every card with
- * the same signer.
- */
+/** The document signer certificate's IssuerAndSerialNumber (RFC 5652 §10.2.4), as encoded in it. */
 function signerIdentity(der: Uint8Array): Uint8Array {
-  let id = signerIdentities.get(der);
-  if (id === undefined) {
-    try {
-      id = issuerAndSerialNumber(der);
-    } catch (e) {
-      throw new LdsError(`document signer certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
-    }
-    signerIdentities.set(der, id);
+  try {
+    return certificateIdentity(der).issuerAndSerialNumber;
+  } catch (e) {
+    throw new LdsError(`document signer ${e instanceof Error ? e.message : String(e)}`);
   }
-  return id;
 }
 
 /** `Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue }` (RFC 5652 §5.3). */

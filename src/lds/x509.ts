@@ -88,53 +88,52 @@ export function keyIdentifier(spki: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha1').update(subjectPublicKeyBits(spki)).digest());
 }
 
-/** What issuing under a certificate needs from it, as encoded there. */
-export interface IssuerIdentity {
+/** What issuing or signing under a certificate needs from it, as encoded there. */
+export interface CertificateIdentity {
   /** The subject Name's DER: the issuer Name of what it signs. */
   readonly name: Uint8Array;
   /** The key identifier of its public key (authorityKeyIdentifier of what it signs). */
   readonly keyIdentifier: Uint8Array;
   /** Its SubjectPublicKeyInfo DER. */
   readonly publicKey: Uint8Array;
+  /**
+   * `IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber }` (RFC 5652 §10.2.4): how a
+   * CMS SignerInfo names this certificate.
+   */
+  readonly issuerAndSerialNumber: Uint8Array;
 }
 
-const identities = new WeakMap<Uint8Array, IssuerIdentity>();
+const identities = new WeakMap<Uint8Array, CertificateIdentity>();
 
 /** The TBSCertificate fields of a certificate's DER, `version` absent in v1. */
-function tbsFields(der: Uint8Array, what: string): readonly Tlv[] {
+function tbsFields(der: Uint8Array): readonly Tlv[] {
   let f: readonly Tlv[] = [];
   try {
     f = parseTlv(der).children?.[0]?.children ?? [];
   } catch (e) {
-    throw new LdsError(`${what} does not parse (${e instanceof Error ? e.message : String(e)})`);
+    throw new LdsError(`certificate does not parse (${e instanceof Error ? e.message : String(e)})`);
   }
   const at = f[0]?.tag === 0xa0 ? 1 : 0;
   const fields = f.slice(at);
   if (fields[0]?.tag !== 0x02 || fields[2]?.tag !== 0x30 || fields[4]?.tag !== 0x30 || fields[5]?.tag !== 0x30) {
-    throw new LdsError(`${what}: expected an X.509 TBSCertificate (RFC 5280 §4.1)`);
+    throw new LdsError('certificate: expected an X.509 TBSCertificate (RFC 5280 §4.1)');
   }
   return fields;
 }
 
 /**
- * The issuer side of a certificate — subject Name and key — read once per byte array (a batch
- * issues thousands of certificates under one CA).
+ * A certificate's names and key as encoded in it, read once per byte array: a batch issues
+ * thousands of certificates under one CA and signs thousands of EF.SODs with one document signer.
  */
-export function issuerIdentity(certificate: Uint8Array): IssuerIdentity {
+export function certificateIdentity(certificate: Uint8Array): CertificateIdentity {
   let id = identities.get(certificate);
   if (id === undefined) {
-    const f = tbsFields(certificate, 'issuer certificate');
+    const f = tbsFields(certificate);
     const publicKey = f[5]!.raw!;
-    id = { name: f[4]!.raw!, keyIdentifier: keyIdentifier(publicKey), publicKey };
+    id = { name: f[4]!.raw!, keyIdentifier: keyIdentifier(publicKey), publicKey, issuerAndSerialNumber: derSequence(f[2]!.raw!, f[0]!.raw!) };
     identities.set(certificate, id);
   }
   return id;
-}
-
-/** `IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber }` of a certificate (RFC 5652 §10.2.4), as encoded in it. */
-export function issuerAndSerialNumber(certificate: Uint8Array): Uint8Array {
-  const f = tbsFields(certificate, 'certificate');
-  return derSequence(f[2]!.raw!, f[0]!.raw!);
 }
 
 /** `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }` (DER leaves out FALSE). */
@@ -183,7 +182,7 @@ export interface CertificateSpec {
  */
 export function writeCertificate(spec: CertificateSpec): Uint8Array {
   if (spec.notAfter.getTime() <= spec.notBefore.getTime()) throw new LdsError('certificate: notAfter must be after notBefore');
-  const issuer = spec.issuer !== undefined ? issuerIdentity(spec.issuer) : undefined;
+  const issuer = spec.issuer !== undefined ? certificateIdentity(spec.issuer) : undefined;
   const extensions = [extension(OID.KEY_USAGE, true, keyUsageBits(spec.keyUsage)), extension(OID.SKI, false, derOctetString(keyIdentifier(spec.publicKey)))];
   if (spec.ca === true) extensions.push(extension(OID.BASIC_CONSTRAINTS, true, derSequence(derBoolean(true), derInteger(0))));
   if (issuer !== undefined) extensions.push(extension(OID.AKI, false, derSequence(derImplicit(0, issuer.keyIdentifier, false))));
