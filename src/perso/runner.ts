@@ -215,12 +215,9 @@ export async function personalize(transport: Transport, plan: Plan, opts: PersoR
         const bytes = getEncoder(content.encoder)!.runtime!(ctx, content, publicKeys.get(app.spec.name) ?? new Map());
         await writeRuntimeFile(step, file.spec, bytes, plan, send);
         made.set(`${app.spec.name}/${file.spec.name}`, bytes);
-        filesVerified++;
       }
-      if (step.sign !== undefined) {
-        await signLater(step, made, plan, send);
-        filesVerified++;
-      }
+      if (step.sign !== undefined) await signLater(step, made, plan, send);
+      // Every file step — prepared, derived (DG14, DG15) or signed at run time — writes one file and reads it back.
       if (step.kind === 'file') filesVerified++;
       bytes += step.bytes;
       await opts.onStep?.({ step, index: i, total: plan.steps.length, apdus, bytes, totalBytes });
