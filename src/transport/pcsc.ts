@@ -374,11 +374,6 @@ function infoOf(index: number, name: string, w: ReaderWatch | undefined): PcscRe
 }
 
 /**
- * Every reader the PC/SC service knows, with its card state.
- *
- * @example (await listReaders()).map((r) => `${r.index} ${r.name} ${r.card ? 'card' : 'empty'}`)
- */
-/**
  * Readers' states followed through one PC/SC context kept open (pcsclite's status thread keeps
  * them current), for a caller that polls often — a batch worker waiting for cards to come and go.
  * {@link listReaders} opens a context per call, and pcscd refuses new contexts ("Access denied")
@@ -403,12 +398,17 @@ export class PcscReaderMonitor {
   }
 }
 
+/**
+ * Every reader the PC/SC service knows, with its card state (a context opened for this call).
+ *
+ * @example (await listReaders()).map((r) => `${r.index} ${r.name} ${r.card ? 'card' : 'empty'}`)
+ */
 export async function listReaders(): Promise<PcscReaderInfo[]> {
-  const ctx = await PcscContext.establish();
+  const m = await PcscReaderMonitor.open();
   try {
-    return ctx.names.map((n, i) => infoOf(i, n, ctx.watch(n)));
+    return m.readers();
   } finally {
-    await ctx.close();
+    await m.close();
   }
 }
 
