@@ -49,7 +49,7 @@ import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { weierstrass, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
 import { ByteInputError, concatBytes, zeroize } from '../bytes/index.js';
-import { encodeTlv } from '../tlv/ber.js';
+import { derExplicit, derInteger, derOctetString, derOid, derSequence } from '../tlv/der.js';
 
 /** A curve point (projective internally; affine on encoding). */
 export type EcPoint = WeierstrassPoint<bigint>;
@@ -359,13 +359,6 @@ interface ExplicitKeyTemplate {
   readonly baseAt: number;
 }
 
-/** DER INTEGER of a non-negative value (X.690 §8.3: minimal, a 00 octet keeps it positive). */
-function derUnsigned(v: bigint): Uint8Array {
-  let b = scalarBytes(v, Math.max(1, Math.ceil(v.toString(16).length / 2)));
-  if (b[0]! & 0x80) b = concatBytes(new Uint8Array(1), b);
-  return encodeTlv(0x02, b);
-}
-
 /**
  * SEC 1 v2 §C.4 `ECPrivateKey { version 1, privateKey, [0] ECParameters }` with the explicit
  * `ECParameters` of §C.2 (`version 1, fieldID prime-field p, curve {a, b}, base, order, cofactor 1`)
@@ -373,24 +366,20 @@ function derUnsigned(v: bigint): Uint8Array {
  * key [1] is left out so that OpenSSL computes it.
  */
 function explicitKeyTemplate(c: CurveParameters, fieldLength: number, orderLength: number): ExplicitKeyTemplate {
-  const primeField = new Uint8Array([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x01, 0x01]); // 1.2.840.10045.1.1
   const point = new Uint8Array(1 + 2 * fieldLength);
   point[0] = 0x04;
-  const tail = concatBytes(derUnsigned(c.n), derUnsigned(1n));
-  const params = encodeTlv(
-    0x30,
-    concatBytes(
-      derUnsigned(1n),
-      encodeTlv(0x30, concatBytes(primeField, derUnsigned(c.p))),
-      encodeTlv(0x30, concatBytes(encodeTlv(0x04, scalarBytes(c.a, fieldLength)), encodeTlv(0x04, scalarBytes(c.b, fieldLength)))),
-      encodeTlv(0x04, point),
-      tail,
-    ),
+  const tail = concatBytes(derInteger(c.n), derInteger(1n));
+  const params = derSequence(
+    derInteger(1),
+    derSequence(derOid('1.2.840.10045.1.1'), derInteger(c.p)), // prime-field
+    derSequence(derOctetString(scalarBytes(c.a, fieldLength)), derOctetString(scalarBytes(c.b, fieldLength))),
+    derOctetString(point),
+    tail,
   );
-  const head = concatBytes(derUnsigned(1n), encodeTlv(0x04, new Uint8Array(orderLength)));
-  const der = encodeTlv(0x30, concatBytes(head, encodeTlv(0xa0, params)));
-  // The scalar ends `head`, right before [0]; the point ends right before `tail`, which ends the DER.
-  const scalarAt = der.length - encodeTlv(0xa0, params).length - orderLength;
+  const explicitParams = derExplicit(0, params);
+  const der = derSequence(derInteger(1), derOctetString(new Uint8Array(orderLength)), explicitParams);
+  // The scalar ends right before [0]; the point ends right before `tail`, which ends the DER.
+  const scalarAt = der.length - explicitParams.length - orderLength;
   const baseAt = der.length - tail.length - point.length;
   return { der, scalarAt, baseAt };
 }
