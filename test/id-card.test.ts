@@ -228,6 +228,8 @@ describe('building options', () => {
     const c = buildIdCard(holder, { ...OPTS, paceProtocols: [] });
     const r = await read(c, { can: undefined, mrz: MRZ_INFO });
     expect(r.access.protocol).toBe('BAC');
+    expect(r.access.established).toBe('mrz');
+    expect(r.access.pinVerified).toBe(false);
     const v = verdicts(r);
     expect(v['identity/DG1']).toBe('valid');
     expect(v['licence/DG1']).toBe('valid');
@@ -235,6 +237,8 @@ describe('building options', () => {
     expect(v['e-services/EF.KEYS']).toBe('valid');
     expect(r.access.chipAuthentication.verdict).toBe('valid');
     await expect(read(c, { can: CAN })).rejects.toThrow(/BAC needs the MRZ/);
+    await expect(read(c, { can: undefined, mrz: MRZ_INFO, bacFallback: false })).rejects.toThrow(/BAC fallback is off/);
+    await expect(read(c, { can: undefined, mrz: MRZ_INFO, pin: PIN })).rejects.toThrow(/the PIN needs PACE/);
   });
 
   it('installs the purse when asked', async () => {

@@ -53,10 +53,8 @@ import type { HashAlgorithm } from '../lds/algorithms.js';
 import { verifySod, type CheckVerdict, type PassiveAuthReport } from '../lds/passive-auth.js';
 import type { CertifiedKey } from '../lds/pki.js';
 import { EF_CARD_ACCESS, EF_COM, EF_SOD, dataGroup } from '../lds/tags.js';
-import { performBac } from '../terminal/bac.js';
 import { ActiveAuthError, performActiveAuthentication } from '../terminal/active-auth.js';
 import { ChipAuthError, chooseChipAuthentication, performChipAuthentication } from '../terminal/chip-auth.js';
-import { PaceError, performPace } from '../terminal/pace.js';
 import { SecureMessagingError, SecureMessagingTransport } from '../transport/secure-messaging.js';
 import type { Transport } from '../transport/types.js';
 import { installKeySlots, type KeystoreSlot } from './keystore.js';
@@ -68,10 +66,10 @@ import { CARD_LEVEL_APPLET, CARD_PASSWORDS, DEFAULT_PACE_PROTOCOLS, emrtdMrzInfo
 import { identityApplet } from './identity/applet.js';
 import { decodeIdentityFiles, prepareIdentityFiles, type DecodedIdentity, type IdentityFiles, type IdentitySections } from './identity/data.js';
 import { IDENTITY_AID, IDENTITY_FILES, dataGroupsToRead } from './identity/layout.js';
-import { IdentityReadError, ReadRefused, readFileBySfi } from './identity/reader.js';
+import { IdentityReadError, openIdentitySession, readLoggedFile } from './identity/reader.js';
 import { HEALTH_APPLET } from './health/applet.js';
 import { buildHealthApplication } from './health/card.js';
-import { sodVerdict, type AppFileRead, type AppFileStatus } from './health/common.js';
+import { sodVerdict, type AppFileRead } from './health/common.js';
 import { readHealth, type HealthReadResult } from './health/reader.js';
 import { LICENCE_APPLET } from './licence/applet.js';
 import { buildLicenceApplication } from './licence/card.js';
@@ -376,19 +374,6 @@ async function send(t: Transport, apdu: Uint8Array): Promise<{ data: Uint8Array;
   return parseResponseApdu(await t.transmit(apdu));
 }
 
-async function readLogged(t: Transport, file: { name: string; fid: number; sfi: number }, chunk: number, log: AppFileRead[]): Promise<Uint8Array | undefined> {
-  try {
-    const data = await readFileBySfi(t, file.sfi, chunk);
-    log.push({ name: file.name, fid: file.fid, status: 'read', length: data.length });
-    return data;
-  } catch (e) {
-    if (!(e instanceof ReadRefused)) throw e;
-    const status: AppFileStatus = e.sw === 0x6982 ? 'refused' : e.sw === 0x6a82 ? 'absent' : 'error';
-    log.push({ name: file.name, fid: file.fid, status, sw: e.sw, detail: status === 'refused' ? 'security status not satisfied' : status === 'absent' ? 'not on this card' : e.message });
-    return undefined;
-  }
-}
-
 /** Per-file verdicts of the identity application from its passive-authentication report. */
 function identityVerdicts(log: readonly AppFileRead[], report: PassiveAuthReport): AppFileRead[] {
   const sod = sodVerdict(report);
@@ -421,47 +406,17 @@ export async function readIdCard(transport: Transport, opts: ReadIdCardOptions):
   // 1. EF.CardAccess, in plain, in the MF.
   await send(transport, SELECT_MF);
   const mfLog: AppFileRead[] = [];
-  const cardAccess = await readLogged(transport, { name: EF_CARD_ACCESS.name, fid: EF_CARD_ACCESS.fid, sfi: EF_CARD_ACCESS.sfi }, chunk, mfLog);
+  const cardAccess = await readLoggedFile(transport, { name: EF_CARD_ACCESS.name, fid: EF_CARD_ACCESS.fid, sfi: EF_CARD_ACCESS.sfi }, chunk, mfLog);
 
-  // 2. Access control.
-  let sm: SecureMessagingTransport | undefined;
-  let protocol: 'PACE' | 'BAC' = 'PACE';
-  const kind = opts.can !== undefined ? 'can' : 'mrz';
-  let established: 'can' | 'mrz' = kind;
-  let password: 'can' | 'mrz' | 'pin' = kind;
-  let why = 'the chip has no EF.CardAccess, so no PACE';
-  if (cardAccess !== undefined) {
-    try {
-      sm = await performPace(transport, { kind, password: kind === 'can' ? opts.can! : opts.mrz!, cardAccess });
-    } catch (e) {
-      // Only "no common protocol" falls back to BAC; a wrong password must not be retried with BAC.
-      if (!(e instanceof PaceError && e.reason === 'parameters')) throw e;
-      why = e.message;
-    }
-  }
+  // 2. Access control (the identity reader's: PACE, or BAC when the chip offers no PACE; then the PIN).
+  const session = await openIdentitySession(transport, cardAccess, opts);
+  let sm = session.sm;
   const identitySelect = encodeCommandApdu({ ins: INS.SELECT, p1: 0x04, p2: 0x0c, data: IDENTITY_AID });
-  let selectSw = 0x9000;
-  if (sm === undefined) {
-    if (opts.mrz === undefined || opts.bacFallback === false) {
-      throw new IdentityReadError(opts.mrz === undefined ? `${why}: BAC needs the MRZ` : `${why}, and BAC fallback is off`);
-    }
-    selectSw = (await send(transport, identitySelect)).sw;
-    if (selectSw !== 0x9000) throw new IdentityReadError(`SELECT of the eMRTD application answered ${selectSw.toString(16).toUpperCase()}`);
-    sm = await performBac(transport, opts.mrz);
-    protocol = 'BAC';
-    password = 'mrz';
-    established = 'mrz';
-  }
-  let pinVerified = false;
-  if (opts.pin !== undefined) {
-    if (protocol !== 'PACE') throw new IdentityReadError('the PIN needs PACE, which this chip does not offer');
-    sm = await performPace(sm, { kind: 'pin', password: opts.pin, cardAccess: cardAccess! });
-    password = 'pin';
-    pinVerified = true;
-  }
 
   // 3. The identity application: EF.COM, EF.SOD, DG14 → Chip Authentication, the rest, DG15 → AA.
-  if (protocol === 'PACE') selectSw = (await send(sm, identitySelect)).sw;
+  // Under PACE the application may be missing (the other applications are still read); BAC has
+  // selected it already.
+  const selectSw = session.selected ? 0x9000 : (await send(sm, identitySelect)).sw;
   const log: AppFileRead[] = [];
   const dataGroups = new Map<number, Uint8Array>();
   let com: Uint8Array | undefined;
@@ -470,13 +425,13 @@ export async function readIdCard(transport: Transport, opts: ReadIdCardOptions):
   let aa: ProtocolCheck = { verdict: 'not-checked', detail: opts.activeAuthentication === false ? 'not run (switched off)' : 'the chip offers no Active Authentication (no DG15)' };
   let aborted: string | undefined;
   if (selectSw === 0x9000) {
-    com = await readLogged(sm, { name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi }, chunk, log);
-    sod = await readLogged(sm, { name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi }, chunk, log);
+    com = await readLoggedFile(sm, { name: EF_COM.name, fid: EF_COM.fid, sfi: EF_COM.sfi }, chunk, log);
+    sod = await readLoggedFile(sm, { name: EF_SOD.name, fid: EF_SOD.fid, sfi: EF_SOD.sfi }, chunk, log);
     // DG14 first: Chip Authentication restarts SM before the other groups are read.
     const order = dataGroupsToRead(com, sod).sort((a, b) => (a === 14 ? -1 : b === 14 ? 1 : a - b));
     for (const n of order) {
       const info = dataGroup(n);
-      const bytes = await readLogged(sm, info, chunk, log);
+      const bytes = await readLoggedFile(sm, info, chunk, log);
       if (bytes !== undefined) dataGroups.set(n, bytes);
       if (n === 14 && bytes !== undefined && opts.chipAuthentication !== false) {
         const r = await chipAuthenticate(sm, bytes);
@@ -542,7 +497,7 @@ export async function readIdCard(transport: Transport, opts: ReadIdCardOptions):
         }
       : undefined;
   const result = {
-    access: { protocol, established, password, pinVerified, chipAuthentication: ca, activeAuthentication: aa },
+    access: { protocol: session.protocol, established: session.established, password: session.password, pinVerified: session.pinVerified, chipAuthentication: ca, activeAuthentication: aa },
     ...(cardAccess !== undefined ? { cardAccess } : {}),
     identity,
     ...(licence !== undefined && licence.selectSw !== 0x6a82 ? { licence } : {}),

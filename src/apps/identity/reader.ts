@@ -30,6 +30,7 @@ import type { MrzInfo } from '../../crypto/bac.js';
 import { encodeTlv, parseTlv, TlvError } from '../../tlv/ber.js';
 import { performBac } from '../../terminal/bac.js';
 import { PaceError, performPace } from '../../terminal/pace.js';
+import type { SecureMessagingTransport } from '../../transport/secure-messaging.js';
 import type { Transport } from '../../transport/types.js';
 import { verifySod, type PassiveAuthReport } from '../../lds/passive-auth.js';
 import { EF_CARD_ACCESS, EF_COM, EF_SOD, dataGroup } from '../../lds/tags.js';
@@ -166,10 +167,14 @@ export async function readFileBySfi(t: Transport, sfi: number, chunk: number): P
   return concatBytes(...parts);
 }
 
-/** Reads one file and records what happened. */
-async function readFile(
+/**
+ * Reads one file by SFI ({@link readFileBySfi}) and records what happened in `log`: a refusal
+ * (6982), an absent file (6A82) or another status is an entry, not an exception. For the ID-card
+ * reader too.
+ */
+export async function readLoggedFile(
   t: Transport,
-  file: { name: string; fid: number; sfi: number },
+  file: { readonly name: string; readonly fid: number; readonly sfi: number },
   chunk: number,
   log: FileRead[],
 ): Promise<Uint8Array | undefined> {
@@ -188,12 +193,74 @@ async function readFile(
 
 const SELECT_MF = new Uint8Array([0x00, INS.SELECT, 0x00, 0x0c, 0x02, 0x3f, 0x00]);
 
-/** SELECT the eMRTD application by AID, no answer data (P2 0C). */
-async function select(t: Transport): Promise<void> {
+/**
+ * SELECT the eMRTD application by AID, no answer data (P2 0C); throws {@link IdentityReadError}
+ * unless the card answers 9000.
+ */
+export async function selectIdentity(t: Transport): Promise<void> {
   const r = await send(t, encodeCommandApdu({ ins: INS.SELECT, p1: 0x04, p2: 0x0c, data: IDENTITY_AID }));
   if (r.sw !== 0x9000) {
     throw new IdentityReadError(`SELECT of the eMRTD application A0000002471001 answered ${r.sw.toString(16).toUpperCase().padStart(4, '0')}`);
   }
+}
+
+/** What the terminal authenticated with, and the secure-messaging session that gives it. */
+export interface IdentitySession {
+  /** The session in force (after PACE with the PIN, that one). */
+  readonly sm: SecureMessagingTransport;
+  readonly protocol: 'PACE' | 'BAC';
+  /** The password the first session was established with. */
+  readonly established: 'can' | 'mrz';
+  /** The password the session in force was established with ('pin' after PACE with the PIN). */
+  readonly password: 'can' | 'mrz' | 'pin';
+  readonly pinVerified: boolean;
+  /**
+   * Whether the eMRTD application is selected already: BAC selects it before authenticating
+   * (ICAO 9303-11 §4.3 runs inside the application), PACE runs in the MF and leaves it to the caller.
+   */
+  readonly selected: boolean;
+}
+
+/**
+ * Access control of the inspection procedure (ICAO 9303-11 §4.2, step 2): PACE with the CAN, or
+ * with the MRZ, when EF.CardAccess (`cardAccess`, read in plain) offers a protocol chipwright
+ * implements; BAC with the MRZ when it does not and `bacFallback` is not false; then PACE with the
+ * PIN under that session when a PIN is given (BSI TR-03110-2 §3.5). Only "no common protocol"
+ * falls back to BAC: a wrong CAN or MRZ throws its `PaceError`, never retried with BAC.
+ *
+ * @example const s = await openIdentitySession(transport, cardAccess, { can: '123456' }); // s.protocol 'PACE'
+ */
+export async function openIdentitySession(
+  transport: Transport,
+  cardAccess: Uint8Array | undefined,
+  opts: { readonly can?: string; readonly mrz?: string | MrzInfo; readonly pin?: string | Uint8Array; readonly bacFallback?: boolean },
+): Promise<IdentitySession> {
+  const kind = opts.can !== undefined ? 'can' : 'mrz';
+  let why = 'the chip has no EF.CardAccess, so no PACE';
+  let sm: SecureMessagingTransport | undefined;
+  if (cardAccess !== undefined) {
+    try {
+      sm = await performPace(transport, { kind, password: kind === 'can' ? opts.can! : opts.mrz!, cardAccess });
+    } catch (e) {
+      if (!(e instanceof PaceError && e.reason === 'parameters')) throw e;
+      why = e.message;
+    }
+  }
+  let protocol: 'PACE' | 'BAC' = 'PACE';
+  let established: 'can' | 'mrz' = kind;
+  if (sm === undefined) {
+    if (opts.mrz === undefined || opts.bacFallback === false) {
+      throw new IdentityReadError(opts.mrz === undefined ? `${why}: BAC needs the MRZ` : `${why}, and BAC fallback is off`);
+    }
+    await selectIdentity(transport);
+    sm = await performBac(transport, opts.mrz);
+    protocol = 'BAC';
+    established = 'mrz';
+  }
+  if (opts.pin === undefined) return { sm, protocol, established, password: established, pinVerified: false, selected: protocol === 'BAC' };
+  if (protocol !== 'PACE') throw new IdentityReadError('the PIN needs PACE, which this chip does not offer');
+  sm = await performPace(sm, { kind: 'pin', password: opts.pin, cardAccess: cardAccess! });
+  return { sm, protocol, established, password: 'pin', pinVerified: true, selected: false };
 }
 
 /** Reads, decodes and verifies the identity application. */
@@ -206,48 +273,20 @@ export async function readIdentity(transport: Transport, opts: ReadIdentityOptio
 
   // 1. EF.CardAccess, in plain, in the MF.
   await send(transport, SELECT_MF);
-  const cardAccess = await readFile(transport, { name: EF_CARD_ACCESS.name, fid: EF_CARD_ACCESS.fid, sfi: EF_CARD_ACCESS.sfi }, chunk, files);
+  const cardAccess = await readLoggedFile(transport, { name: EF_CARD_ACCESS.name, fid: EF_CARD_ACCESS.fid, sfi: EF_CARD_ACCESS.sfi }, chunk, files);
 
   // 2. Access control: PACE when the chip offers a protocol chipwright implements, else BAC.
-  let sm: Transport | undefined;
-  let protocol: 'PACE' | 'BAC' = 'PACE';
-  const kind = opts.can !== undefined ? 'can' : 'mrz';
-  let password: 'can' | 'mrz' | 'pin' = kind;
-  let why = 'the chip has no EF.CardAccess, so no PACE';
-  if (cardAccess !== undefined) {
-    try {
-      sm = await performPace(transport, { kind, password: kind === 'can' ? opts.can! : opts.mrz!, cardAccess });
-    } catch (e) {
-      // Only "no common protocol" falls back to BAC; a wrong password must not be retried with BAC.
-      if (!(e instanceof PaceError && e.reason === 'parameters')) throw e;
-      why = e.message;
-    }
-  }
-  if (sm === undefined) {
-    if (opts.mrz === undefined || opts.bacFallback === false) {
-      throw new IdentityReadError(opts.mrz === undefined ? `${why}: BAC needs the MRZ` : `${why}, and BAC fallback is off`);
-    }
-    await select(transport);
-    sm = await performBac(transport, opts.mrz);
-    protocol = 'BAC';
-    password = 'mrz';
-  }
-  let pinVerified = false;
-  if (opts.pin !== undefined) {
-    if (protocol !== 'PACE') throw new IdentityReadError('the PIN needs PACE, which this chip does not offer');
-    sm = await performPace(sm, { kind: 'pin', password: opts.pin, cardAccess: cardAccess! });
-    password = 'pin';
-    pinVerified = true;
-  }
+  const session = await openIdentitySession(transport, cardAccess, opts);
+  const sm = session.sm;
 
   // 3. The application and its files.
-  if (protocol === 'PACE') await select(sm);
-  const com = await readFile(sm, EF_COM, chunk, files);
-  const sod = await readFile(sm, EF_SOD, chunk, files);
+  if (!session.selected) await selectIdentity(sm);
+  const com = await readLoggedFile(sm, EF_COM, chunk, files);
+  const sod = await readLoggedFile(sm, EF_SOD, chunk, files);
   const dataGroups = new Map<number, Uint8Array>();
   for (const n of dataGroupsToRead(com, sod)) {
     const info = dataGroup(n);
-    const bytes = await readFile(sm, info, chunk, files);
+    const bytes = await readLoggedFile(sm, info, chunk, files);
     if (bytes !== undefined) dataGroups.set(n, bytes);
   }
 
@@ -257,7 +296,7 @@ export async function readIdentity(transport: Transport, opts: ReadIdentityOptio
     ...(opts.documentSigners ? { documentSigners: opts.documentSigners } : {}),
   });
   return {
-    access: { protocol, password, pinVerified },
+    access: { protocol: session.protocol, password: session.password, pinVerified: session.pinVerified },
     ...(cardAccess !== undefined ? { cardAccess } : {}),
     files,
     raw: { ...(com !== undefined ? { com } : {}), ...(sod !== undefined ? { sod } : {}), dataGroups },
