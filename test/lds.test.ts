@@ -331,7 +331,14 @@ describe('DG2 and DG3 (CBEFF)', () => {
 
   it('refuses other formats and malformed groups with the data group named', () => {
     const wrong = encodeDg2([{ header: { formatOwner: 0x0101, formatType: 0x0007 }, data: new Uint8Array(4) }]);
-    expect(() => decodeDg2(wrong)).toThrow(/DG2 template 1: format 0101\/0007/);
+    expect(() => decodeDg2(wrong)).toThrow('DG2 template 1: format 0101/0007 is not 0101/0008 (ISO/IEC 19794-5 face image)');
+    const image = encodeDg3([{ header: { formatOwner: 0x0101, formatType: 0x0007 }, data: new Uint8Array(4) }]);
+    expect(() => decodeDg3(image)).toThrow(
+      'DG3 template 1: format 0101/0007 is not 0101/0001 (ISO/IEC 19794-2 finger minutiae); chipwright does not decode finger images',
+    );
+    const owner = encodeDg2([{ header: { formatOwner: 0x0102, formatType: 0x0008 }, data: new Uint8Array(4) }]);
+    expect(() => decodeDg2(owner)).toThrow('DG2 template 1: format 0102/0008 is not 0101/0008');
+    expect(() => decodeDg2(new Uint8Array([0x75, 0x00]))).toThrow('DG2: expected exactly one biometric information group template (7F61)');
     const dg3 = encodeDg3([{ header: { formatOwner: 0x0101, formatType: 1 }, data: new Uint8Array([1, 2]) }]);
     expect(() => decodeDg3(dg3)).toThrow(/DG3 template 1: ISO\/IEC 19794-2 record/);
     const count = encodeDg3([]).slice();

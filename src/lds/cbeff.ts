@@ -22,6 +22,7 @@
 import { uintToBytes, readUintBE } from '../bytes/index.js';
 import { encodeTlv, tlvConstructed, type Tlv } from '../tlv/ber.js';
 import { LdsError } from './errors.js';
+import { openTemplate } from './_template.js';
 
 /** CBEFF biometric types (ISO/IEC 19785-1 Table 5, as ICAO 9303-10 uses them). */
 export const BIOMETRIC_TYPE = { FACE: 0x02, FINGERPRINT: 0x08 } as const;
@@ -168,4 +169,47 @@ export function decodeBiometricGroup(group: Tlv, what: string): BiometricTemplat
 /** A biometric data group (DG2 '75', DG3 '63') holding one 7F61 group of `templates`. */
 export function biometricDataGroup(tag: number, templates: readonly BiometricTemplate[]): Uint8Array {
   return tlvConstructed(tag, encodeBiometricGroup(templates));
+}
+
+/** The ISO/IEC 19794 format a data group's templates must have, named for messages. */
+export interface BiometricFormat {
+  /** Format type under owner 0101 (ISO/IEC JTC 1/SC 37), e.g. {@link FORMAT_TYPE}.FACE_IMAGE. */
+  readonly type: number;
+  /** "ISO/IEC 19794-5 face image". */
+  readonly name: string;
+  /** Said after a refusal, e.g. why another format of the same modality is not read. */
+  readonly note?: string;
+}
+
+/**
+ * Decodes a biometric data group (ICAO 9303-10 §4.7.2–4.7.4): the file's template `tag` holding
+ * exactly one 7F61 group, every template of which has format owner 0101 and `format.type`; each
+ * data block is decoded by `decodeRecord`, whose {@link LdsError}s are prefixed with the template.
+ * `what` names the data group in messages ("DG2").
+ *
+ * @example decodeBiometricDataGroup(dg2, 0x75, 'DG2', { type: 0x0008, name: 'face' }, decodeFaceRecord)
+ */
+export function decodeBiometricDataGroup<R>(
+  bytes: Uint8Array,
+  tag: number,
+  what: string,
+  format: BiometricFormat,
+  decodeRecord: (data: Uint8Array) => R,
+): { readonly template: BiometricTemplate; readonly record: R }[] {
+  const t = openTemplate(bytes, tag, what);
+  if (t.children!.length !== 1) throw new LdsError(`${what}: expected exactly one biometric information group template (7F61)`);
+  const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+  return decodeBiometricGroup(t.children![0]!, what).map((template, i) => {
+    const h = template.header;
+    if (h.formatOwner !== FORMAT_OWNER_SC37 || h.formatType !== format.type) {
+      const note = format.note === undefined ? '' : `; ${format.note}`;
+      throw new LdsError(`${what} template ${i + 1}: format ${hex4(h.formatOwner)}/${hex4(h.formatType)} is not 0101/${hex4(format.type)} (${format.name})${note}`);
+    }
+    try {
+      return { template, record: decodeRecord(template.data) };
+    } catch (e) {
+      if (e instanceof LdsError) throw new LdsError(`${what} template ${i + 1}: ${e.message}`);
+      throw e;
+    }
+  });
 }

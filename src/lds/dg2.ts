@@ -14,13 +14,11 @@ import {
   FORMAT_TYPE,
   ICAO_HEADER_VERSION,
   biometricDataGroup,
-  decodeBiometricGroup,
+  decodeBiometricDataGroup,
   type BiometricTemplate,
 } from './cbeff.js';
-import { LdsError } from './errors.js';
 import { decodeFaceRecord, encodeFaceRecord, type FaceRecord } from './iso19794-5.js';
 import { dataGroup } from './tags.js';
-import { openTemplate } from './_template.js';
 
 export interface Dg2Template extends BiometricTemplate {
   /** The data block decoded. */
@@ -44,23 +42,7 @@ export function encodeDg2(templates: readonly BiometricTemplate[]): Uint8Array {
 }
 
 export function decodeDg2(bytes: Uint8Array): Dg2 {
-  const t = openTemplate(bytes, dataGroup(2).tag, 'DG2');
-  if (t.children!.length !== 1) throw new LdsError('DG2: expected exactly one biometric information group template (7F61)');
-  const templates = decodeBiometricGroup(t.children![0]!, 'DG2').map((bit, i) => {
-    const h = bit.header;
-    if (h.formatOwner !== FORMAT_OWNER_SC37 || h.formatType !== FORMAT_TYPE.FACE_IMAGE) {
-      throw new LdsError(
-        `DG2 template ${i + 1}: format ${h.formatOwner.toString(16).padStart(4, '0')}/${h.formatType.toString(16).padStart(4, '0')} is not 0101/0008 (ISO/IEC 19794-5 face image)`,
-      );
-    }
-    let face: FaceRecord;
-    try {
-      face = decodeFaceRecord(bit.data);
-    } catch (e) {
-      if (e instanceof LdsError) throw new LdsError(`DG2 template ${i + 1}: ${e.message}`);
-      throw e;
-    }
-    return { ...bit, face };
-  });
+  const format = { type: FORMAT_TYPE.FACE_IMAGE, name: 'ISO/IEC 19794-5 face image' };
+  const templates = decodeBiometricDataGroup(bytes, dataGroup(2).tag, 'DG2', format, decodeFaceRecord).map((r) => ({ ...r.template, face: r.record }));
   return { templates };
 }

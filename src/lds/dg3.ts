@@ -18,14 +18,12 @@ import {
   FORMAT_TYPE,
   ICAO_HEADER_VERSION,
   biometricDataGroup,
-  decodeBiometricGroup,
+  decodeBiometricDataGroup,
   fingerSubtype,
   type BiometricTemplate,
 } from './cbeff.js';
-import { LdsError } from './errors.js';
 import { decodeFingerMinutiaeRecord, type FingerMinutiaeRecord } from './iso19794-2.js';
 import { dataGroup } from './tags.js';
-import { openTemplate } from './_template.js';
 
 export interface Dg3Template extends BiometricTemplate {
   readonly minutiae: FingerMinutiaeRecord;
@@ -54,23 +52,7 @@ export function encodeDg3(templates: readonly BiometricTemplate[]): Uint8Array {
 }
 
 export function decodeDg3(bytes: Uint8Array): Dg3 {
-  const t = openTemplate(bytes, dataGroup(3).tag, 'DG3');
-  if (t.children!.length !== 1) throw new LdsError('DG3: expected exactly one biometric information group template (7F61)');
-  const templates = decodeBiometricGroup(t.children![0]!, 'DG3').map((bit, i) => {
-    const h = bit.header;
-    if (h.formatOwner !== FORMAT_OWNER_SC37 || h.formatType !== FORMAT_TYPE.FINGER_MINUTIAE) {
-      throw new LdsError(
-        `DG3 template ${i + 1}: format ${h.formatOwner.toString(16).padStart(4, '0')}/${h.formatType.toString(16).padStart(4, '0')} is not 0101/0001 (ISO/IEC 19794-2 finger minutiae); chipwright does not decode finger images`,
-      );
-    }
-    let minutiae: FingerMinutiaeRecord;
-    try {
-      minutiae = decodeFingerMinutiaeRecord(bit.data);
-    } catch (e) {
-      if (e instanceof LdsError) throw new LdsError(`DG3 template ${i + 1}: ${e.message}`);
-      throw e;
-    }
-    return { ...bit, minutiae };
-  });
+  const format = { type: FORMAT_TYPE.FINGER_MINUTIAE, name: 'ISO/IEC 19794-2 finger minutiae', note: 'chipwright does not decode finger images' };
+  const templates = decodeBiometricDataGroup(bytes, dataGroup(3).tag, 'DG3', format, decodeFingerMinutiaeRecord).map((r) => ({ ...r.template, minutiae: r.record }));
   return { templates };
 }
