@@ -168,6 +168,13 @@ describe('CHIPWRIGHT_IMAGE_KEY', () => {
     const ok = await cli(['send', '--card', 'keyed.json', '00A4000C023F00'], { env: { CHIPWRIGHT_IMAGE_KEY: KEY } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout.trim()).toBe('9000');
+    // So do recordings' card snapshots, which replay with the key.
+    const rec = await cli(['record', '--out', 'keyed.vec', '--', 'send', '--card', 'keyed.json', '00A4000C023F00'], { env: { CHIPWRIGHT_IMAGE_KEY: KEY } });
+    expect(rec.code, rec.stderr).toBe(0);
+    const snapshot = JSON.parse(readFileSync(join(dir, 'keyed.card.json'), 'utf8')) as { keyStore: Record<string, string> };
+    expect(Object.keys(snapshot.keyStore)).toEqual(['wrappedStorageKey']);
+    const replayed = await cli(['replay', join(dir, 'keyed.vec')], { env: { CHIPWRIGHT_IMAGE_KEY: KEY } });
+    expect(replayed.code, replayed.stdout + replayed.stderr).toBe(0);
     const without = await cli(['send', '--card', 'keyed.json', '00A4000C023F00']);
     expect(without.code).toBe(EXIT.INPUT);
     expectOneErrorLine(without);
@@ -180,7 +187,7 @@ describe('CHIPWRIGHT_IMAGE_KEY', () => {
     expect(bad.code).toBe(EXIT.USAGE);
     expect(bad.stderr).toContain('CHIPWRIGHT_IMAGE_KEY: expected 64 hex digits');
     expect(bad.stderr).not.toContain('secret-not-hex');
-    for (const r of [made, ok, without, wrong, bad]) expect(r.stdout + r.stderr).not.toContain(KEY);
+    for (const r of [made, ok, rec, replayed, without, wrong, bad]) expect(r.stdout + r.stderr).not.toContain(KEY);
   });
 });
 

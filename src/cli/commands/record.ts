@@ -10,8 +10,7 @@
  * command's `--rng` becomes its `rng:`, so the recording replays as is on a fresh identical card.
  * The command's own arguments are not written anywhere: they may hold secrets (APDUs with a PIN).
  */
-import { writeFileSync, renameSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import type { Command } from 'commander';
 import { hexToBytes, ByteInputError } from '../../bytes/index.js';
 import { serializeCard } from '../../card/image.js';
@@ -19,8 +18,9 @@ import type { Card } from '../../card/os.js';
 import { InProcessTransport } from '../../transport/in-process.js';
 import { VectorRecorder } from '../../conformance/recorder.js';
 import { interceptTransports, type TransportClass } from '../../conformance/intercept.js';
-import { pathExists } from '../card-file.js';
-import { OutputFileError, UsageError } from '../errors.js';
+import { imageKeyOption } from '../card-file.js';
+import { UsageError } from '../errors.js';
+import { checkOutputPath, snapshotPathOf, writeOutputFile } from '../output-file.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
 
@@ -44,21 +44,13 @@ export interface RecordContext {
   readonly command: readonly string[];
 }
 
-/** `FILE.vec` → `FILE.card.json`. */
-function defaultCardOut(out: string): string {
-  const b = basename(out).replace(/\.[^.]+$/, '');
-  return join(dirname(out), `${b}.card.json`);
-}
-
 export function recordContext(command: readonly string[], o: RawOptions): RecordContext {
   if (command.length === 0) throw new UsageError('record: give the command to record after "--", e.g. chipwright record --out s.vec -- send --card c.json 00A4000C023F00');
   if (command[0] === 'record') throw new UsageError('record: cannot record a record command');
   const force = o.force === true;
-  const cardOut = o.cardSnapshot === false ? undefined : (o.cardOut ?? defaultCardOut(o.out));
+  const cardOut = o.cardSnapshot === false ? undefined : (o.cardOut ?? snapshotPathOf(o.out));
   for (const [opt, path] of [['--out', o.out], ['--secrets-out', o.secretsOut], ['--card-out', cardOut]] as const) {
-    if (path === undefined) continue;
-    if (!force && pathExists(path)) throw new OutputFileError(`${opt} ${path}: exists (use --force to overwrite)`);
-    if (!pathExists(dirname(path))) throw new OutputFileError(`${opt} ${path}: directory ${dirname(path)} does not exist`);
+    if (path !== undefined) checkOutputPath(opt, path, force);
   }
   return { out: o.out, secretsOut: o.secretsOut, cardOut, name: o.name, force, command };
 }
@@ -78,23 +70,6 @@ function rngOf(command: readonly string[]): Uint8Array | undefined {
     }
   }
   return undefined;
-}
-
-/** Writes a file atomically (temporary file, then rename), with `mode`; errors become exit 5. */
-function writeAtomically(path: string, text: string, mode: number, what: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text, { mode, flush: true });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OutputFileError(`${what} ${path}: cannot write (${code ?? (e instanceof Error ? e.message : String(e))})`);
-  }
 }
 
 /** The transport classes whose traffic is recorded: the simulator's, and PC/SC's when it loads. */
@@ -130,7 +105,8 @@ export async function runRecord(ctx: RecordContext, io: CliIo): Promise<number> 
       cards++;
       if (snapshot === undefined && ctx.cardOut !== undefined) {
         try {
-          snapshot = serializeCard(card);
+          // Wrapped under CHIPWRIGHT_IMAGE_KEY when set, like every image the CLI writes.
+          snapshot = serializeCard(card, imageKeyOption(io));
         } catch {
           // A card with uncommitted writes cannot be saved; the recording then names no card.
         }
@@ -148,10 +124,10 @@ export async function runRecord(ctx: RecordContext, io: CliIo): Promise<number> 
   const rec = recorder.recording({
     card: snapshot !== undefined && cardPath !== undefined ? { kind: 'image', path: cardPath, written: relative(dirname(ctx.out), cardPath) } : { kind: 'external' },
   });
-  writeAtomically(ctx.out, rec.text, 0o644, 'recording');
+  writeOutputFile(ctx.out, rec.text, 'recording', 0o644);
   const names = Object.keys(rec.secrets);
-  if (ctx.secretsOut !== undefined) writeAtomically(ctx.secretsOut, JSON.stringify(rec.secrets, null, 2) + '\n', 0o600, 'secrets file');
-  if (snapshot !== undefined && ctx.cardOut !== undefined) writeAtomically(ctx.cardOut, snapshot, 0o644, 'card image');
+  if (ctx.secretsOut !== undefined) writeOutputFile(ctx.secretsOut, JSON.stringify(rec.secrets, null, 2) + '\n', 'secrets file', 0o600);
+  if (snapshot !== undefined && ctx.cardOut !== undefined) writeOutputFile(ctx.cardOut, snapshot, 'card image', 0o644);
   const notes = [
     names.length > 0 ? `${names.length} secret value${names.length === 1 ? '' : 's'} redacted${ctx.secretsOut !== undefined ? ` (values in ${ctx.secretsOut})` : ' (values not kept)'}` : '',
     snapshot !== undefined ? `starting card saved to ${ctx.cardOut}` : '',

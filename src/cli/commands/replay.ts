@@ -11,10 +11,7 @@
  * the report shows every failure (command, expected, received, status-word meanings) and the
  * exit code is 0 when every step passed, 1 when one failed.
  */
-import { writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ByteInputError, hexToBytes } from '../../bytes/index.js';
 import { loadAppletModules } from '../../apps/modules.js';
 import { TracingTransport } from '../../transport/trace.js';
 import type { Transport } from '../../transport/types.js';
@@ -25,11 +22,13 @@ import { formatFileReport, formatReplaySummary, replayJson, replayJunit } from '
 import { VectorError, CAPABILITIES, VECTOR_FORMATS, type Vector, type VectorFormat } from '../../conformance/vector.js';
 import { imageKeyOption, readInputFile, pathExists } from '../card-file.js';
 import { loadTrustAnchors } from '../trust-anchors.js';
+import { writeOutputFile } from '../output-file.js';
+import { loadSecrets } from '../secrets.js';
 import { CSCA_VALUE } from '../../conformance/profile-card.js';
 import { withReader } from './readers.js';
 import { registerRecord } from './record.js';
 import { EXIT } from '../exit-codes.js';
-import { InputFileError, OutputFileError, UsageError } from '../errors.js';
+import { InputFileError, UsageError } from '../errors.js';
 import { appletOption, hexOption, KEY_ALGORITHMS, transportKeyOption, type KeyAlgorithmOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
@@ -123,54 +122,6 @@ export function replayContext(paths: readonly string[], o: RawOptions): ReplayCo
   };
 }
 
-/** Values for the vectors' `{NAME}` secrets: the `--secrets` file, then `CHIPWRIGHT_SECRET_<NAME>`. */
-export function loadVectorSecrets(names: readonly string[], file: string | undefined, env: CliIo['env']): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
-  if (file !== undefined) {
-    const text = readInputFile(file, 'secrets file');
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new InputFileError(`secrets file ${file}: not JSON; expected {"NAME": "hex", ...}`);
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputFileError(`secrets file ${file}: expected a JSON object {"NAME": "hex", ...}`);
-    for (const [name, v] of Object.entries(doc)) {
-      if (typeof v !== 'string') throw new InputFileError(`secrets file ${file}: "${name}": expected a hex string`);
-      try {
-        out[name] = hexToBytes(v, name);
-      } catch (e) {
-        // The message names the secret, never its value.
-        if (e instanceof ByteInputError) throw new InputFileError(`secrets file ${file}: "${name}": not hex`);
-        throw e;
-      }
-    }
-  }
-  for (const name of names) {
-    const v = out[name] === undefined ? env[`CHIPWRIGHT_SECRET_${name}`] : undefined;
-    if (v === undefined) continue;
-    try {
-      out[name] = hexToBytes(v, name);
-    } catch (e) {
-      if (e instanceof ByteInputError) throw new InputFileError(`environment CHIPWRIGHT_SECRET_${name}: not hex`);
-      throw e;
-    }
-  }
-  return out;
-}
-
-function writeOutput(path: string, text: string, what: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new OutputFileError(`${what} ${path}: directory ${dirname(path)} does not exist`);
-    if (code === 'EACCES' || code === 'EPERM') throw new OutputFileError(`${what} ${path}: permission denied`);
-    if (code === 'EISDIR') throw new OutputFileError(`${what} ${path}: is a directory`);
-    throw new OutputFileError(`${what} ${path}: cannot write (${code ?? String(e)})`);
-  }
-}
-
 export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<number> {
   // 1. Read and parse every file; all problems are reported together.
   const problems: string[] = [];
@@ -191,7 +142,7 @@ export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<n
       else throw e;
     }
   }
-  const secrets = loadVectorSecrets([...new Set(vectors.flatMap((v) => v.secrets))], ctx.secretsFile, io.env);
+  const secrets = loadSecrets([...new Set(vectors.flatMap((v) => v.secrets))], ctx.secretsFile, io.env);
   if (ctx.cscaFile !== undefined) {
     const certs = loadTrustAnchors([ctx.cscaFile]);
     if (certs.length !== 1) throw new InputFileError(`--csca ${ctx.cscaFile}: holds ${certs.length} certificates; {CSCA} is one (give the CSCA that signed the document signer)`);
@@ -240,7 +191,7 @@ export async function runReplayCommand(ctx: ReplayContext, io: CliIo): Promise<n
   // 3. Report.
   if (ctx.json) io.stdout(JSON.stringify(replayJson(result), null, 2) + '\n');
   else io.stdout(formatReplaySummary(result));
-  if (ctx.junit !== undefined) writeOutput(ctx.junit, replayJunit(result), 'JUnit report');
+  if (ctx.junit !== undefined) writeOutputFile(ctx.junit, replayJunit(result), 'JUnit report');
   if (result.aborted !== undefined) throw result.aborted;
   return result.ok ? EXIT.OK : EXIT.CHECK_FAILED;
 }

@@ -10,7 +10,6 @@
  */
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
-import { hexToBytes, ByteInputError } from '../../bytes/index.js';
 import { describeSw } from '../../apdu/status.js';
 import { InProcessTransport } from '../../transport/in-process.js';
 import { TracingTransport } from '../../transport/trace.js';
@@ -20,9 +19,9 @@ import { checkScriptInputs, runApduScript, type ScriptRun, type StepResult } fro
 import type { TransportKey } from '../../script/transport-auth.js';
 import { loadAppletModules } from '../../apps/modules.js';
 import { CardFile, readInputFile } from '../card-file.js';
+import { loadSecrets } from '../secrets.js';
 import { readerOrCard, withReader, type CardTarget } from './readers.js';
 import { EXIT } from '../exit-codes.js';
-import { InputFileError } from '../errors.js';
 import { appletOption, hexOption, KEY_ALGORITHMS, transportKeyOption, type KeyAlgorithmOption } from '../options.js';
 import type { CliContext } from '../context.js';
 import type { CliIo } from '../io.js';
@@ -54,49 +53,10 @@ export interface ScriptRunContext {
   readonly json: boolean;
 }
 
-/** Reads the secrets the script needs from the secrets file, then the environment. */
-function loadSecrets(script: ApduScript, file: string | undefined, env: CliIo['env']): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
-  if (file !== undefined) {
-    const text = readInputFile(file, 'secrets file');
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new InputFileError(`secrets file ${file}: not JSON; expected {"NAME": "hex", ...}`);
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      throw new InputFileError(`secrets file ${file}: expected a JSON object {"NAME": "hex", ...}`);
-    }
-    for (const [name, v] of Object.entries(doc)) {
-      if (typeof v !== 'string') throw new InputFileError(`secrets file ${file}: "${name}": expected a hex string`);
-      try {
-        out[name] = hexToBytes(v, name);
-      } catch (e) {
-        // The message names the secret, never its value.
-        if (e instanceof ByteInputError) throw new InputFileError(`secrets file ${file}: "${name}": not hex`);
-        throw e;
-      }
-    }
-  }
-  for (const name of scriptSecrets(script)) {
-    if (out[name] !== undefined) continue;
-    const v = env[`CHIPWRIGHT_SECRET_${name}`];
-    if (v === undefined) continue;
-    try {
-      out[name] = hexToBytes(v, name);
-    } catch (e) {
-      if (e instanceof ByteInputError) throw new InputFileError(`environment CHIPWRIGHT_SECRET_${name}: not hex`);
-      throw e;
-    }
-  }
-  return out;
-}
-
 export function scriptRunContext(file: string, o: RawOptions, io: CliIo): ScriptRunContext {
   const target = readerOrCard(o);
   const script = parseApduScript(readInputFile(file, 'APDU script'), basename(file));
-  const secrets = loadSecrets(script, o.secrets, io.env);
+  const secrets = loadSecrets(scriptSecrets(script), o.secrets, io.env);
   const transportKey = transportKeyOption(o.transportKey, o.transportKeyAlgorithm);
   // Missing secrets are a usage error found before the card is opened.
   checkScriptInputs(script, { secrets, transportKey });

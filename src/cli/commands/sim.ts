@@ -21,8 +21,7 @@
  * `rng:`. The file is rewritten atomically once a second while exchanges arrive and at the end
  * (end of input, SIGINT, SIGTERM), so killing the process loses at most the last second.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { serializeCard } from '../../card/image.js';
 import { RecordingTransport, VectorRecorder } from '../../conformance/recorder.js';
@@ -34,7 +33,8 @@ import { INS } from '../../apdu/ins.js';
 import type { Transport } from '../../transport/types.js';
 import { serveLines } from '../../script/line-session.js';
 import { loadAppletModules } from '../../apps/modules.js';
-import { CardFile, pathExists } from '../card-file.js';
+import { CardFile } from '../card-file.js';
+import { checkOutputPath, snapshotPathOf, writeOutputFile } from '../output-file.js';
 import { EXIT } from '../exit-codes.js';
 import { OutputFileError, UsageError } from '../errors.js';
 import { appletOption, hexOption } from '../options.js';
@@ -76,11 +76,6 @@ export interface SimContext {
   readonly record: readonly SimRecordTarget[];
 }
 
-/** `FILE.vec` → `FILE.card.json` (as `chipwright record` names its snapshot). */
-function snapshotPath(out: string): string {
-  return join(dirname(out), `${basename(out).replace(/\.[^.]+$/, '')}.card.json`);
-}
-
 function recordTargets(o: RawOptions, cards: readonly string[]): SimRecordTarget[] {
   const outs = o.record ?? [];
   const secrets = o.secretsOut ?? [];
@@ -90,7 +85,7 @@ function recordTargets(o: RawOptions, cards: readonly string[]): SimRecordTarget
   }
   if (outs.length !== cards.length) throw new UsageError(`--record: ${cards.length} --card and ${outs.length} --record options; give one --record per --card, in the same order`);
   if (secrets.length > 0 && secrets.length !== outs.length) throw new UsageError(`--secrets-out: give one per --record (${outs.length}), in the same order, or none`);
-  const targets = outs.map((out, i) => ({ out, cardOut: snapshotPath(out), secretsOut: secrets[i] }));
+  const targets = outs.map((out, i) => ({ out, cardOut: snapshotPathOf(out), secretsOut: secrets[i] }));
   const seen = new Map<string, string>(cards.map((c) => [resolve(c), `--card ${c}`]));
   for (const t of targets) {
     for (const [opt, path] of [['--record', t.out], ['--record snapshot', t.cardOut], ['--secrets-out', t.secretsOut]] as const) {
@@ -99,8 +94,7 @@ function recordTargets(o: RawOptions, cards: readonly string[]): SimRecordTarget
       // The image is rewritten as the card changes; a snapshot or recording on it would clobber it.
       if (other !== undefined) throw new UsageError(`${opt} ${path}: also ${other}; give each output its own file`);
       seen.set(resolve(path), `${opt} ${path}`);
-      if (o.force !== true && pathExists(path)) throw new OutputFileError(`${opt} ${path}: exists (use --force to overwrite)`);
-      if (!pathExists(dirname(path))) throw new OutputFileError(`${opt} ${path}: directory ${dirname(path)} does not exist`);
+      checkOutputPath(opt, path, o.force === true);
     }
   }
   return targets;
@@ -141,24 +135,6 @@ export function simContext(o: RawOptions): SimContext {
   };
 }
 
-/** Writes a file atomically (temporary file, then rename); errors become exit 5. */
-function writeAtomically(path: string, text: string, mode: number, what: string): void {
-  // The same as record.ts's; one shared helper in src/cli/ would serve both.
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text, { mode, flush: true });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OutputFileError(`${what} ${path}: cannot write (${code ?? (e instanceof Error ? e.message : String(e))})`);
-  }
-}
-
 /** How often a recording with new events is rewritten: a kill loses at most this much. */
 const RECORD_FLUSH_MS = 1000;
 
@@ -190,7 +166,7 @@ class SimRecording {
         `Replay: chipwright replay ${basename(target.out)}${target.secretsOut !== undefined ? ` --secrets ${basename(target.secretsOut)}` : ' [--secrets FILE]'}`,
       ],
     });
-    writeAtomically(target.cardOut, serializeCard(file.card), 0o644, 'card image');
+    writeOutputFile(target.cardOut, serializeCard(file.card), 'card image', 0o644);
     this.flush();
     this.timer = setInterval(() => this.tick(), RECORD_FLUSH_MS);
     // A pending flush must not keep a finished session alive.
@@ -220,8 +196,8 @@ class SimRecording {
   flush(): void {
     if (this.written === this.recorder.events.length) return;
     const rec = this.recorder.recording();
-    writeAtomically(this.target.out, rec.text, 0o644, 'recording');
-    if (this.target.secretsOut !== undefined) writeAtomically(this.target.secretsOut, JSON.stringify(rec.secrets, null, 2) + '\n', 0o600, 'secrets file');
+    writeOutputFile(this.target.out, rec.text, 'recording', 0o644);
+    if (this.target.secretsOut !== undefined) writeOutputFile(this.target.secretsOut, JSON.stringify(rec.secrets, null, 2) + '\n', 'secrets file', 0o600);
     this.written = this.recorder.events.length;
   }
 

@@ -1,0 +1,51 @@
+/**
+ * Files the CLI writes for the user (recordings, secrets files, card snapshots, reports): written
+ * atomically — a temporary file in the same directory, flushed, then renamed over the target — so
+ * a command killed mid-write leaves the old file or the new one, never half of one. Failures are
+ * {@link OutputFileError} (exit 5) naming the file and what to fix.
+ */
+import { lstatSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { OutputFileError } from './errors.js';
+
+/**
+ * Writes `text` to `path` atomically with permissions `mode` (0o600 for anything holding secrets).
+ * `what` names the file in messages ("recording", "secrets file").
+ *
+ * @example writeOutputFile('session.json', text, 'recording') // throws "recording x/session.json: directory x does not exist"
+ */
+export function writeOutputFile(path: string, text: string, what: string, mode = 0o644): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode, flush: true });
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new OutputFileError(`${what} ${path}: directory ${dirname(path)} does not exist`);
+    if (code === 'EACCES' || code === 'EPERM') throw new OutputFileError(`${what} ${path}: permission denied`);
+    if (code === 'EISDIR') throw new OutputFileError(`${what} ${path}: is a directory`);
+    throw new OutputFileError(`${what} ${path}: cannot write (${code ?? (e instanceof Error ? e.message : String(e))})`);
+  }
+}
+
+/**
+ * Checks before any work starts that `path` can be written: it must not exist unless `force`
+ * (the user said to overwrite), and its directory must. `opt` names the option in messages.
+ */
+export function checkOutputPath(opt: string, path: string, force: boolean): void {
+  if (!force && lstatSync(path, { throwIfNoEntry: false }) !== undefined) throw new OutputFileError(`${opt} ${path}: exists (use --force to overwrite)`);
+  if (lstatSync(dirname(path), { throwIfNoEntry: false }) === undefined) throw new OutputFileError(`${opt} ${path}: directory ${dirname(path)} does not exist`);
+}
+
+/**
+ * Where a recording's starting card goes: `FILE.vec` → `FILE.card.json`, beside it (the name the
+ * recording's `card:` header gives, for `record` and `sim --record` alike).
+ */
+export function snapshotPathOf(recording: string): string {
+  return join(dirname(recording), `${basename(recording).replace(/\.[^.]+$/, '')}.card.json`);
+}
