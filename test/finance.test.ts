@@ -13,8 +13,7 @@ import { performBac } from '../src/terminal/bac.js';
 import { performPace } from '../src/terminal/pace.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
 import type { Transport } from '../src/transport/types.js';
-import { holderMrz, loadHolder, type FinancialAccount } from '../src/holder/index.js';
-import { createTestPki, parseTd1 } from '../src/lds/index.js';
+import type { FinancialAccount } from '../src/holder/index.js';
 import { buildIdCard } from '../src/apps/id-card.js';
 import { IDENTITY_AID } from '../src/apps/identity/layout.js';
 import { AppDataError, layoutMarkdown } from '../src/apps/health/common.js';
@@ -28,14 +27,8 @@ import {
   financeRecords,
   readFinance,
 } from '../src/apps/finance/index.js';
+import { NOW, pki, holder, CAN, PIN, MRZ_INFO, INSURER_KEY, SPECIMEN_OPTS } from './helpers/specimen.js';
 
-const NOW = new Date('2026-01-15T12:00:00Z');
-const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
-const holder = loadHolder('profiles/samples/specimen-full.yaml');
-const CAN = '123456';
-const PIN = '2468';
-const MRZ_INFO = parseTd1(holderMrz(holder)).mrzInformation;
-const INSURER_KEY = new Uint8Array(16).fill(0x5a);
 
 const maskedPan = fc
   .tuple(fc.integer({ min: 13, max: 19 }), fc.nat(6), fc.nat(4), fc.constantFrom('*', 'X'))
@@ -136,7 +129,7 @@ async function open(c: Card, state: State): Promise<Transport> {
 }
 
 describe('access matrix of the finances application', () => {
-  const c = buildIdCard(holder, { pki, can: CAN, pin: PIN, insurerKey: INSURER_KEY, eServices: { authenticationPin: '1357', signaturePin: '135791' } });
+  const c = buildIdCard(holder, SPECIMEN_OPTS);
   const ALLOWED: readonly State[] = ['PACE-CAN+VERIFY', 'PACE-PIN', 'PACE-PIN then CA'];
   for (const state of STATES) {
     it(state, async () => {
@@ -154,7 +147,7 @@ describe('access matrix of the finances application', () => {
 
 describe('reading the finances', () => {
   it('after PACE with the PIN: decoded and verified', async () => {
-    const c = buildIdCard(holder, { pki, can: CAN, pin: PIN, insurerKey: INSURER_KEY, eServices: { authenticationPin: '1357', signaturePin: '135791' } });
+    const c = buildIdCard(holder, SPECIMEN_OPTS);
     c.powerOn();
     const t = await performPace(new InProcessTransport(c), { kind: 'pin', password: PIN, parameterId: 13 });
     const r = await readFinance(t, { cscas: [pki.csca.certificate], now: NOW });

@@ -17,8 +17,8 @@ import type { Transport } from '../src/transport/types.js';
 import type { SecureMessagingTransport } from '../src/transport/secure-messaging.js';
 import { performChipAuthentication } from '../src/terminal/chip-auth.js';
 import { readFileBySfi } from '../src/apps/identity/reader.js';
-import { holderMrz, loadHolder, type Dependant, type HealthInsurance } from '../src/holder/index.js';
-import { createTestPki, issueDocumentSigner, parseTd1 } from '../src/lds/index.js';
+import type { Dependant, HealthInsurance } from '../src/holder/index.js';
+import { issueDocumentSigner } from '../src/lds/index.js';
 import { buildIdCard } from '../src/apps/id-card.js';
 import {
   AppDataError,
@@ -40,14 +40,8 @@ import {
   updateHealthInsurance,
   type InsuranceRecord,
 } from '../src/apps/health/index.js';
+import { NOW, pki, holder, CAN, PIN, MRZ_INFO, INSURER_KEY, SPECIMEN_OPTS } from './helpers/specimen.js';
 
-const NOW = new Date('2026-01-15T12:00:00Z');
-const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
-const holder = loadHolder('profiles/samples/specimen-full.yaml');
-const CAN = '123456';
-const PIN = '2468';
-const INSURER_KEY = hexToBytes('00112233445566778899AABBCCDDEEFF');
-const MRZ_INFO = parseTd1(holderMrz(holder)).mrzInformation;
 const AID = bytesToHex(HEALTH_AID);
 
 // --- codecs -------------------------------------------------------------------------------------------
@@ -119,15 +113,7 @@ describe('health records', () => {
 // --- the card -----------------------------------------------------------------------------------------
 
 function card(): Card {
-  return buildIdCard(holder, {
-    pki,
-    can: CAN,
-    pin: PIN,
-    puk: '12345678',
-    insurerKey: INSURER_KEY,
-    eServices: { authenticationPin: '1357', signaturePin: '135791' },
-    signingTime: new Date('2025-06-01T00:00:00Z'),
-  });
+  return buildIdCard(holder, SPECIMEN_OPTS);
 }
 
 async function tx(t: Transport, hex: string): Promise<{ data: Uint8Array; sw: string }> {

@@ -19,7 +19,7 @@ import type { Card } from '../src/card/os.js';
 import { dfByExactName } from '../src/card/fs/tree.js';
 import { formatCondition, ruleFor, satisfies, type AccessOp, type AccessRules, type SecurityFacts } from '../src/card/security/access.js';
 import type { PacePasswordKind } from '../src/crypto/pace.js';
-import { ID_CARD_APPLETS, buildIdCard, type IdCardOptions } from '../src/apps/id-card.js';
+import { ID_CARD_APPLETS, buildIdCard } from '../src/apps/id-card.js';
 import { loadCard, serializeCard } from '../src/card/image.js';
 import { IDENTITY_AID, IDENTITY_FILES } from '../src/apps/identity/layout.js';
 import { LICENCE_AID, LICENCE_FILES } from '../src/apps/licence/layout.js';
@@ -28,30 +28,14 @@ import { FINANCE_AID, FINANCE_FILES } from '../src/apps/finance/layout.js';
 import { ESERVICES_AID, eServicesFiles } from '../src/apps/eservices/layout.js';
 import { authenticateInsurer } from '../src/apps/health/index.js';
 import { readFileBySfi } from '../src/apps/identity/reader.js';
-import { holderMrz, loadHolder } from '../src/holder/index.js';
-import { createTestPki, parseTd1 } from '../src/lds/index.js';
 import { performBac } from '../src/terminal/bac.js';
 import { performPace } from '../src/terminal/pace.js';
 import { performChipAuthentication } from '../src/terminal/chip-auth.js';
 import type { SecureMessagingTransport } from '../src/transport/secure-messaging.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
 import type { Transport } from '../src/transport/types.js';
+import { holder, CAN, PIN, MRZ_INFO, INSURER_KEY, SPECIMEN_OPTS as OPTS } from './helpers/specimen.js';
 
-const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
-const holder = loadHolder('profiles/samples/specimen-full.yaml');
-const CAN = '123456';
-const PIN = '2468';
-const MRZ_INFO = parseTd1(holderMrz(holder)).mrzInformation;
-const INSURER_KEY = hexToBytes('000102030405060708090A0B0C0D0E0F');
-const OPTS: IdCardOptions = {
-  pki,
-  can: CAN,
-  pin: PIN,
-  puk: '12345678',
-  insurerKey: INSURER_KEY,
-  eServices: { authenticationPin: '1357', signaturePin: '135791' },
-  signingTime: new Date('2025-06-01T00:00:00Z'),
-};
 
 interface AppUnderTest {
   readonly name: string;

@@ -13,32 +13,17 @@ import type { TransparentEf } from '../src/card/fs/file.js';
 import { loadCard, serializeCard } from '../src/card/image.js';
 import { performPace } from '../src/terminal/pace.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
-import { holderMrz, loadHolder, type Holder } from '../src/holder/index.js';
-import { createTestPki, parseTd1 } from '../src/lds/index.js';
-import { ID_CARD_APPLETS, IdCardBuildError, buildIdCard, readIdCard, type IdCardOptions, type IdCardReadResult } from '../src/apps/id-card.js';
+import { loadHolder, type Holder } from '../src/holder/index.js';
+import { ID_CARD_APPLETS, IdCardBuildError, buildIdCard, readIdCard, type IdCardReadResult } from '../src/apps/id-card.js';
 import { LICENCE_AID } from '../src/apps/licence/layout.js';
 import { PURSE_AID } from '../src/apps/purse/protocol.js';
 import { IDENTITY_AID, IDENTITY_FILES } from '../src/apps/identity/layout.js';
 import { HEALTH_AID, authenticateInsurer } from '../src/apps/health/index.js';
 import { performBac } from '../src/terminal/bac.js';
 import type { Transport } from '../src/transport/types.js';
+import { NOW, pki, holder, CAN, PIN, MRZ_INFO, SPECIMEN_OPTS as OPTS } from './helpers/specimen.js';
 
-const NOW = new Date('2026-01-15T12:00:00Z');
-const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
-const holder = loadHolder('profiles/samples/specimen-full.yaml');
 const minimal = loadHolder('profiles/samples/specimen-minimal.json');
-const CAN = '123456';
-const PIN = '2468';
-const MRZ_INFO = parseTd1(holderMrz(holder)).mrzInformation;
-const OPTS: IdCardOptions = {
-  pki,
-  can: CAN,
-  pin: PIN,
-  puk: '12345678',
-  insurerKey: hexToBytes('000102030405060708090A0B0C0D0E0F'),
-  eServices: { authenticationPin: '1357', signaturePin: '135791' },
-  signingTime: new Date('2025-06-01T00:00:00Z'),
-};
 
 async function read(c: Card, opts: Partial<Parameters<typeof readIdCard>[1]> = {}): Promise<IdCardReadResult> {
   const t = new InProcessTransport(c);

@@ -14,8 +14,7 @@ import { performBac } from '../src/terminal/bac.js';
 import { performPace } from '../src/terminal/pace.js';
 import { InProcessTransport } from '../src/transport/in-process.js';
 import type { Transport } from '../src/transport/types.js';
-import { holderMrz, loadHolder, type LicenceCategory } from '../src/holder/index.js';
-import { createTestPki, parseTd1 } from '../src/lds/index.js';
+import type { LicenceCategory } from '../src/holder/index.js';
 import { buildIdCard } from '../src/apps/id-card.js';
 import { IDENTITY_AID } from '../src/apps/identity/layout.js';
 import { HEALTH_AID, authenticateInsurer } from '../src/apps/health/index.js';
@@ -36,14 +35,8 @@ import {
   type LicenceCategoryEntry,
   type LicenceDg1,
 } from '../src/apps/licence/index.js';
+import { NOW, pki, holder, CAN, PIN, MRZ_INFO, INSURER_KEY, SPECIMEN_OPTS } from './helpers/specimen.js';
 
-const NOW = new Date('2026-01-15T12:00:00Z');
-const pki = createTestPki({ now: new Date('2025-01-01T00:00:00Z') });
-const holder = loadHolder('profiles/samples/specimen-full.yaml');
-const CAN = '123456';
-const PIN = '2468';
-const MRZ_INFO = parseTd1(holderMrz(holder)).mrzInformation;
-const INSURER_KEY = new Uint8Array(16).fill(0x5a);
 
 const day = fc.tuple(fc.integer({ min: 1900, max: 2099 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 })).map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`);
 const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 });
@@ -137,7 +130,7 @@ describe('licence DG1 and DG6', () => {
 // --- on the card ----------------------------------------------------------------------------------------
 
 function card(): Card {
-  return buildIdCard(holder, { pki, can: CAN, pin: PIN, insurerKey: INSURER_KEY, eServices: { authenticationPin: '1357', signaturePin: '135791' } });
+  return buildIdCard(holder, SPECIMEN_OPTS);
 }
 
 async function tx(t: Transport, hex: string): Promise<{ data: Uint8Array; sw: string }> {
