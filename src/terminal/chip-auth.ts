@@ -17,7 +17,6 @@
  * const dg14 = await readFile(sm, 0x0e);
  * const ca = await performChipAuthentication(sm, { dg14 }); // use `ca` from now on
  */
-import { randomBytes } from 'node:crypto';
 import { ByteInputError, concatBytes, uintToBytes, zeroize } from '../bytes/index.js';
 import { parseResponseApdu } from '../apdu/response.js';
 import { encodeTlv, tlvConstructed } from '../tlv/ber.js';
@@ -34,6 +33,7 @@ import {
   type ChipAuthenticationPublicKeyInfo,
 } from '../crypto/security-infos.js';
 import { SecureMessagingTransport } from '../transport/secure-messaging.js';
+import { randomSource, type RandomOption } from './random.js';
 import type { Transport } from '../transport/types.js';
 
 export type ChipAuthFailure = 'parameters' | 'refused' | 'card-not-authenticated';
@@ -59,7 +59,7 @@ export interface ChipAuthOptions {
   /** `kat`: MSE:Set KAT; `at`: MSE:Set AT + GENERAL AUTHENTICATE. Default: KAT for 3DES, AT for AES. */
   readonly command?: 'kat' | 'at';
   /** The terminal's randomness (SK_IFD); bytes handed out first, or a function. Default: secure. */
-  readonly random?: Uint8Array | ((n: number) => Uint8Array);
+  readonly random?: RandomOption;
 }
 
 /** What {@link performChipAuthentication} chose, for reports. */
@@ -67,21 +67,6 @@ export interface ChipAuthChoice {
   readonly suite: CaSuite;
   readonly keyId: number | undefined;
   readonly group: EcGroup;
-}
-
-function randomSource(r: ChipAuthOptions['random']): (n: number) => Uint8Array {
-  if (typeof r === 'function') return r;
-  if (r === undefined) return (n) => new Uint8Array(randomBytes(n));
-  let pos = 0;
-  const fed = new Uint8Array(r);
-  return (n) => {
-    const out = new Uint8Array(n);
-    const take = Math.min(n, fed.length - pos);
-    out.set(fed.subarray(pos, pos + take));
-    pos += take;
-    if (take < n) out.set(randomBytes(n - take), take);
-    return out;
-  };
 }
 
 const STRENGTH: Readonly<Record<string, number>> = { '3des': 0, 'aes-128': 1, 'aes-192': 2, 'aes-256': 3 };
