@@ -31,7 +31,8 @@ import { SW, StatusWordError } from '../../apdu/status.js';
 import type { CommandApdu } from '../../apdu/command.js';
 import { INS } from '../../apdu/ins.js';
 import { concatBytes, readUintBE, zeroize } from '../../bytes/index.js';
-import { parseTlv, parseTlvList, TlvError, type Tlv } from '../../tlv/ber.js';
+import type { Tlv } from '../../tlv/ber.js';
+import { commandTlv, commandTlvList } from '../command-data.js';
 import { AsymmetricCryptoError, ecdhSharedSecret, encodeSubjectPublicKeyInfo } from '../../crypto/asymmetric.js';
 import { caSessionKeys, caSuite, wipeSmKeys, type CaSuite } from '../../crypto/ca.js';
 import type { SmKeys } from '../../crypto/sm.js';
@@ -101,14 +102,6 @@ interface Pending {
 
 const pending = new WeakMap<Channel, Pending>();
 
-function parseDos(data: Uint8Array, what: string): Tlv[] {
-  try {
-    return parseTlvList(data);
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `${what}: ${e.message}`);
-    throw e;
-  }
-}
 
 function only(list: readonly Tlv[], allowed: readonly number[], what: string): void {
   const seen = new Set<number>();
@@ -168,7 +161,7 @@ function authenticate(ctx: CommandContext, entry: ChipAuthKey, suite: CaSuite, p
 function mseKat(config: ChipAuthConfig, cmd: CommandApdu, ctx: CommandContext): void {
   const what = 'MSE:Set KAT';
   pending.delete(ctx.channel);
-  const dos = parseDos(cmd.data, what);
+  const dos = commandTlvList(cmd.data, what);
   only(dos, [0x91, 0x84], what);
   const pk = dos.find((d) => d.tag === 0x91);
   if (pk === undefined) throw new StatusWordError(SW.INCORRECT_DATA, `${what}: DO 91 (ephemeral public key) is required`);
@@ -179,7 +172,7 @@ function mseKat(config: ChipAuthConfig, cmd: CommandApdu, ctx: CommandContext): 
 function mseAt(config: ChipAuthConfig, cmd: CommandApdu, ctx: CommandContext): void {
   const what = 'MSE:Set AT (Chip Authentication)';
   pending.delete(ctx.channel);
-  const dos = parseDos(cmd.data, what);
+  const dos = commandTlvList(cmd.data, what);
   only(dos, [0x80, 0x84], what);
   const oid = dos.find((d) => d.tag === 0x80);
   if (oid === undefined) throw new StatusWordError(SW.INCORRECT_DATA, `${what}: DO 80 (protocol) is required`);
@@ -211,13 +204,7 @@ function generalAuthenticate(cmd: CommandApdu, ctx: CommandContext): Uint8Array 
   run.parts.push(cmd.data.slice());
   if (cmd.cla.chaining) return;
   pending.delete(ch);
-  let t: Tlv;
-  try {
-    t = parseTlv(concatBytes(...run.parts));
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `GENERAL AUTHENTICATE data: ${e.message}`);
-    throw e;
-  }
+  const t = commandTlv(concatBytes(...run.parts), 'GENERAL AUTHENTICATE data');
   const kids = t.children ?? [];
   if (t.tag !== 0x7c || kids.length !== 1 || kids[0]!.tag !== 0x80) {
     throw new StatusWordError(SW.INCORRECT_DATA, 'GENERAL AUTHENTICATE (Chip Authentication): expected 7C { 80 ephemeral public key }');

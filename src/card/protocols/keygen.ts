@@ -23,7 +23,8 @@
 import { SW, StatusWordError } from '../../apdu/status.js';
 import type { CommandApdu } from '../../apdu/command.js';
 import { INS } from '../../apdu/ins.js';
-import { parseTlv, TlvError, type Tlv } from '../../tlv/ber.js';
+import type { Tlv } from '../../tlv/ber.js';
+import { commandTlv } from '../command-data.js';
 import { encodePublicKeyTemplate } from '../../crypto/asymmetric.js';
 import type { CommandContext } from '../context.js';
 import { defineInsTable, type InsTable } from '../dispatch.js';
@@ -47,13 +48,7 @@ function oneByte(dos: readonly Tlv[], tag: number): number | undefined {
 
 /** The key reference, the template (if a CRT was given) and the requested algorithm. */
 function parseCrt(data: Uint8Array): { ref: number; template: KeyTemplate | undefined; algorithm: number | undefined } {
-  let t: Tlv;
-  try {
-    t = parseTlv(data);
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `GENERATE ASYMMETRIC KEY PAIR data: ${e.message}`);
-    throw e;
-  }
+  const t = commandTlv(data, 'GENERATE ASYMMETRIC KEY PAIR data');
   const template = CRT.get(t.tag);
   const dos = template !== undefined ? (t.children ?? []) : [t];
   for (const d of dos) {

@@ -37,7 +37,8 @@ import { SW, StatusWordError } from '../../apdu/status.js';
 import type { CommandApdu } from '../../apdu/command.js';
 import { INS } from '../../apdu/ins.js';
 import { startsWith } from '../../bytes/index.js';
-import { parseTlvList, TlvError, type Tlv } from '../../tlv/ber.js';
+import { parseTlvList, type Tlv } from '../../tlv/ber.js';
+import { commandTlvList } from '../command-data.js';
 import { CA_OID, oidToBytes } from '../../crypto/security-infos.js';
 import type { Channel } from '../channel.js';
 import type { CommandContext } from '../context.js';
@@ -162,12 +163,7 @@ function isKeyMse(cmd: CommandApdu): boolean {
 }
 
 function dos(data: Uint8Array): Tlv[] {
-  try {
-    return parseTlvList(data);
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `MSE:SET data: ${e.message}`);
-    throw e;
-  }
+  return commandTlvList(data, 'MSE:SET data');
 }
 
 function oneByte(list: readonly Tlv[], tag: number, what: string): number | undefined {

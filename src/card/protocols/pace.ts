@@ -52,7 +52,8 @@ import type { CommandApdu } from '../../apdu/command.js';
 import type { ResponseApdu } from '../../apdu/response.js';
 import { INS } from '../../apdu/ins.js';
 import { zeroize } from '../../bytes/index.js';
-import { encodeTlv, parseTlv, parseTlvList, tlvConstructed, TlvError, type Tlv } from '../../tlv/ber.js';
+import { encodeTlv, tlvConstructed } from '../../tlv/ber.js';
+import { commandTlv, commandTlvList } from '../command-data.js';
 import { EcPointError, customGroup, randomScalar, standardizedGroup, type CurveParameters, type EcGroup, type EcPoint } from '../../crypto/curves.js';
 import {
   PaceCryptoError,
@@ -302,14 +303,6 @@ function groupFor(p: PaceProtocol): EcGroup | undefined {
 const EMPTY = new Uint8Array(0);
 const MSE_TAGS: ReadonlySet<number> = new Set([0x80, 0x83, 0x84, 0x7f4c, 0x67]);
 
-function parseDos(data: Uint8Array, what: string): Tlv[] {
-  try {
-    return parseTlvList(data);
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `${what}: ${e.message}`);
-    throw e;
-  }
-}
 
 function mseSetAt(source: PacePasswordSource): CommandHandler['run'] {
   return (cmd: CommandApdu, ctx: CommandContext): ResponseApdu | void => {
@@ -317,7 +310,7 @@ function mseSetAt(source: PacePasswordSource): CommandHandler['run'] {
       throw new StatusWordError(SW.INCORRECT_P1P2, 'MANAGE SECURITY ENVIRONMENT: only Set AT for PACE (P1-P2 C1A4) is supported here');
     }
     endRun(ctx.channel);
-    const dos = parseDos(cmd.data, 'MSE:Set AT data');
+    const dos = commandTlvList(cmd.data, 'MSE:Set AT data');
     const seen = new Set<number>();
     for (const d of dos) {
       if (!MSE_TAGS.has(d.tag)) throw new StatusWordError(SW.INCORRECT_DATA, `MSE:Set AT: DO ${d.tag.toString(16).toUpperCase()} is not used by PACE`);
@@ -355,13 +348,7 @@ function mseSetAt(source: PacePasswordSource): CommandHandler['run'] {
 
 /** The one DO of a step's 7C template, or 6A80. */
 function stepDo(cmd: CommandApdu, tag: number | null): Uint8Array {
-  let t: Tlv;
-  try {
-    t = parseTlv(cmd.data);
-  } catch (e) {
-    if (e instanceof TlvError) throw new StatusWordError(SW.INCORRECT_DATA, `GENERAL AUTHENTICATE data: ${e.message}`);
-    throw e;
-  }
+  const t = commandTlv(cmd.data, 'GENERAL AUTHENTICATE data');
   if (t.tag !== 0x7c) throw new StatusWordError(SW.INCORRECT_DATA, 'GENERAL AUTHENTICATE: expected a dynamic authentication data template (7C)');
   const kids = t.children ?? [];
   if (tag === null) {
