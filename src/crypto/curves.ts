@@ -14,7 +14,8 @@
  * - k·P, full point, "explicit generator": a SEC 1 `ECPrivateKey` (SEC 1 v2 §C.4) whose
  *   `ECParameters` (§C.2) are the curve's own p, a, b, n, h = 1 but with P as the base point.
  *   OpenSSL derives the public key k·P on import; `createPublicKey().export()` hands it back
- *   (≈ 0.65 ms: the ladder plus ≈ 0.35 ms of DER decoding and encoding in OpenSSL's framework). Exact because every point ≠ O of a prime-order curve (h = 1, all named curves
+ *   (≈ 0.65 ms: the ladder plus ≈ 0.35 ms of DER decoding and encoding in OpenSSL's framework; the private key's own SEC 1 export would cost a tenth of
+ *   the SubjectPublicKeyInfo export, but OpenSSL leaves out a public key its import did not have). Exact because every point ≠ O of a prime-order curve (h = 1, all named curves
  *   here) generates the whole group, so (p, a, b, P, n, 1) are valid domain parameters.
  * - x(k·P) only: `ECDH.computeSecret`. Node checks the whole key pair before each call
  *   (`EC_KEY_check_key`: n·Q and k·G once more), so it costs about three ladders (≈ 0.9 ms) and the
