@@ -7,7 +7,7 @@ import { isCi, missingParts, runningPcscd } from './test/pcsc/stack.js';
  * the run rather than reported as skipped tests; test/pcsc/global-setup.ts says so and how to run
  * them. Under CI they always run, and fail without the stack.
  */
-const PCSC_STACK_FILES = ['test/pcsc/interop.test.ts', 'test/pcsc/transport.test.ts', 'test/pcsc/suites.test.ts', 'test/pcsc/feed-batch.test.ts'];
+const PCSC_STACK_FILES = ['test/pcsc/interop.test.ts', 'test/pcsc/transport.test.ts', 'test/pcsc/suites.test.ts', 'test/pcsc/feed-batch.test.ts', 'test/pcsc/batch-reader.test.ts'];
 const pcscStackUnavailable =
   !isCi() &&
   (missingParts().length > 0 ||

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { saveCardImage } from '../card/image.js';
 import type { Card } from '../card/os.js';
 import { InProcessTransport } from '../transport/in-process.js';
-import { NoCardError, PcscReaderMonitor, PcscTransport } from '../transport/pcsc.js';
+import { NoCardError, PcscError, PcscReaderMonitor, PcscTransport, SCARD } from '../transport/pcsc.js';
 import { CardMuteError, type Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { parseAtr } from '../atr/index.js';
@@ -379,6 +379,18 @@ export async function retryMute<T>(open: () => Promise<T>, attempts: number, del
 }
 
 /**
+ * Why the card in a reader cannot be used, from the error connecting to it; `undefined` when the
+ * error is not about the card. Two kinds: a card that does not answer its reset (still mute after
+ * {@link retryMute}), and one whose ATR offers neither T=0 nor T=1 (SCARD_E_PROTO_MISMATCH: a card
+ * of another kind, a damaged one). Either way nothing can be written to it.
+ */
+function unusableCard(e: unknown): string | undefined {
+  if (e instanceof CardMuteError) return `the card does not answer (${e.message})`;
+  if (e instanceof PcscError && e.code === SCARD.E_PROTO_MISMATCH) return `the card cannot be used (${e.message})`;
+  return undefined;
+}
+
+/**
  * A PC/SC reader: waits for a card (polling every 100 ms) while a holder is still waiting for
  * one, connects exclusively, and after the run waits for the card to be taken out before it waits
  * for the next — except a card left unused because no holder remained, which stays in the reader
@@ -434,10 +446,11 @@ export function pcscReader(
             await sleep(poll);
             continue;
           }
-          if (!(e instanceof CardMuteError)) throw e;
-          // A card that never answers its reset is not a reason to stop the line: nothing was
-          // written to it; it is reported, and the reader waits for it to be taken out.
-          opts.onProblem?.(`${name}: the card does not answer (${e.message}); take it out and put in another`);
+          const why = unusableCard(e);
+          if (why === undefined) throw e;
+          // A card that cannot be used is not a reason to stop the line: nothing was written to
+          // it; it is reported, and the reader waits for it to be taken out.
+          opts.onProblem?.(`${name}: ${why}; take it out and put in another`);
           while (await present()) {
             if (await ended()) {
               await done();

@@ -574,7 +574,7 @@ export class PcscTransport implements Transport {
       case SCARD.E_READER_UNAVAILABLE:
         return new NoReaderError(`${where} is no longer available`, code);
       case SCARD.E_PROTO_MISMATCH:
-        return new PcscError(`${where}: the card does not offer ${want}`, code);
+        return new PcscError(`${where}: the card does not offer ${want === 'any' ? 'T=0 or T=1' : want}`, code);
       case SCARD.W_UNRESPONSIVE_CARD:
       case SCARD.W_UNPOWERED_CARD:
         return new CardMuteError(`${where}: the card did not answer the reset`);
