@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { saveCardImage } from '../card/image.js';
 import type { Card } from '../card/os.js';
 import { InProcessTransport } from '../transport/in-process.js';
-import { NoCardError, PcscError, PcscReaderMonitor, PcscTransport, SCARD } from '../transport/pcsc.js';
+import { NoCardError, NoReaderError, PcscError, PcscReaderMonitor, PcscTransport, SCARD } from '../transport/pcsc.js';
 import { CardMuteError, type Transport } from '../transport/types.js';
 import type { TransportKey } from '../script/transport-auth.js';
 import { parseAtr } from '../atr/index.js';
@@ -401,6 +401,7 @@ export function pcscReader(
   opts: { readonly pollMs?: number; readonly stop?: AbortSignal; readonly onProblem?: (message: string) => void } = {},
 ): BatchReader {
   const poll = opts.pollMs ?? 100;
+  let readerGone = false;
   // One context for all the polling of this reader (module comment of PcscReaderMonitor).
   let monitor: Promise<PcscReaderMonitor> | undefined;
   const present = async (): Promise<boolean> => {
@@ -439,10 +440,19 @@ export function pcscReader(
           }, 3, 250);
           t = opened.c;
           atr = opened.atr;
+          readerGone = false;
         } catch (e) {
           // Gone between being seen and being connected (taken out, or the reader's list was a
           // moment behind): wait for a card again.
           if (e instanceof NoCardError) {
+            await sleep(poll);
+            continue;
+          }
+          // The reader itself went away (unplugged) between the poll and the connection: say so
+          // once, and wait for it — and a card in it — as for any card.
+          if (e instanceof NoReaderError) {
+            if (!readerGone) opts.onProblem?.(`${name}: the reader is gone (${e.message}); waiting for it to come back`);
+            readerGone = true;
             await sleep(poll);
             continue;
           }
