@@ -141,6 +141,11 @@ describe('card new', () => {
     expectOneErrorLine(again);
     expect(again.stderr).toContain('--force');
     expect((await cli(['card', 'new', '--out', 'new.json', '--force'])).code).toBe(0);
+    // A directory that is not there: exit 5, the image named, nothing left behind.
+    const nodir = await cli(['card', 'new', '--out', join('no-such-dir', 'x.json')]);
+    expect(nodir.code).toBe(EXIT.OUTPUT);
+    expectOneErrorLine(nodir);
+    expect(nodir.stderr).toContain(`card image ${join('no-such-dir', 'x.json')}: directory no-such-dir does not exist`);
   });
 
   it('validates hex options naming the option', async () => {

@@ -63,8 +63,8 @@
  * field, never a key value.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync, readFileSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { bytesToHex, concatBytes, equalBytes, hexToBytes } from '../bytes/index.js';
 import { SealError, seal, unseal } from '../crypto/seal.js';
 import { parseAtr } from '../atr/index.js';
@@ -301,21 +301,9 @@ export function serializeCard(card: Card, opts: CardImageOptions = {}): string {
   return JSON.stringify(cardImageJson(card.state, opts), null, 1) + '\n';
 }
 
-/** Saves atomically: temp file in the same directory, fsync'd by writeFileSync's close, rename. */
+/** Saves atomically ({@link writeFileAtomic}: a kill mid-save leaves the old image or the new one). */
 export function saveCardImage(card: Card, path: string, opts: CardImageOptions = {}): void {
-  const text = serializeCard(card, opts);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text, { flush: true });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
-  }
+  writeFileAtomic(path, serializeCard(card, opts));
 }
 
 // --- loading ----------------------------------------------------------------------------------

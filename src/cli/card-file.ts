@@ -6,12 +6,12 @@
  */
 import { withBuiltinApplets } from '../apps/builtin.js';
 import { lstatSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CardImageError, loadCard, saveCardImage } from '../card/image.js';
+import { CardImageError, loadCard, serializeCard } from '../card/image.js';
 import type { Card, CardOptions } from '../card/os.js';
 import type { AppletFactory } from '../card/applet.js';
 import { InputFileError, OutputFileError, UsageError } from './errors.js';
 import { debugEnabled, type CliIo } from './io.js';
+import { writeOutputFile } from './output-file.js';
 
 /** Reads a file the user named, with a message that says what to do when it is not there. */
 export function readInputFile(path: string, what: string, hint?: string): string {
@@ -51,15 +51,7 @@ export function imageKeyOption(io: Pick<CliIo, 'env'>): { imageKey?: Uint8Array 
  * wrapped under `imageKey` when given (else under the key the card was loaded with, if any).
  */
 export function writeCardImage(card: Card, path: string, imageKey?: Uint8Array): void {
-  try {
-    saveCardImage(card, path, imageKey !== undefined ? { imageKey } : {});
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new OutputFileError(`${path}: directory ${dirname(path)} does not exist`);
-    if (code === 'EACCES' || code === 'EPERM') throw new OutputFileError(`${path}: permission denied`);
-    if (code === 'EISDIR') throw new OutputFileError(`${path}: is a directory`);
-    throw new OutputFileError(`${path}: cannot write (${code ?? (e instanceof Error ? e.message : String(e))})`);
-  }
+  writeOutputFile(path, serializeCard(card, imageKey !== undefined ? { imageKey } : {}), 'card image');
 }
 
 /** True when `path` exists (any kind of file, a dangling symbolic link included). */

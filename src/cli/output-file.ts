@@ -4,7 +4,8 @@
  * a command killed mid-write leaves the old file or the new one, never half of one. Failures are
  * {@link OutputFileError} (exit 5) naming the file and what to fix.
  */
-import { lstatSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { basename, dirname, join } from 'node:path';
 import { OutputFileError } from './errors.js';
 
@@ -15,16 +16,9 @@ import { OutputFileError } from './errors.js';
  * @example writeOutputFile('session.json', text, 'recording') // throws "recording x/session.json: directory x does not exist"
  */
 export function writeOutputFile(path: string, text: string, what: string, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, text, { mode, flush: true });
-    renameSync(tmp, path);
+    writeFileAtomic(path, text, mode);
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created
-    }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new OutputFileError(`${what} ${path}: directory ${dirname(path)} does not exist`);
     if (code === 'EACCES' || code === 'EPERM') throw new OutputFileError(`${what} ${path}: permission denied`);
