@@ -5,7 +5,7 @@
  * {@link OutputFileError} (exit 5).
  */
 import { withBuiltinApplets } from '../apps/builtin.js';
-import { lstatSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { CardImageError, loadCard, serializeCard } from '../card/image.js';
 import type { Card, CardOptions } from '../card/os.js';
 import type { AppletFactory } from '../card/applet.js';
@@ -52,11 +52,6 @@ export function imageKeyOption(io: Pick<CliIo, 'env'>): { imageKey?: Uint8Array 
  */
 export function writeCardImage(card: Card, path: string, imageKey?: Uint8Array): void {
   writeOutputFile(path, serializeCard(card, imageKey !== undefined ? { imageKey } : {}), 'card image');
-}
-
-/** True when `path` exists (any kind of file, a dangling symbolic link included). */
-export function pathExists(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
 /**

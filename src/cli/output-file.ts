@@ -27,13 +27,18 @@ export function writeOutputFile(path: string, text: string, what: string, mode =
   }
 }
 
+/** True when `path` exists (any kind of file, a dangling symbolic link included). */
+export function pathExists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
 /**
  * Checks before any work starts that `path` can be written: it must not exist unless `force`
  * (the user said to overwrite), and its directory must. `opt` names the option in messages.
  */
 export function checkOutputPath(opt: string, path: string, force: boolean): void {
-  if (!force && lstatSync(path, { throwIfNoEntry: false }) !== undefined) throw new OutputFileError(`${opt} ${path}: exists (use --force to overwrite)`);
-  if (lstatSync(dirname(path), { throwIfNoEntry: false }) === undefined) throw new OutputFileError(`${opt} ${path}: directory ${dirname(path)} does not exist`);
+  if (!force && pathExists(path)) throw new OutputFileError(`${opt} ${path}: exists (use --force to overwrite)`);
+  if (!pathExists(dirname(path))) throw new OutputFileError(`${opt} ${path}: directory ${dirname(path)} does not exist`);
 }
 
 /**

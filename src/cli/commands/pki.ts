@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { derToPem } from '../../lds/certificates.js';
 import { createTestPki, SIGNING_KEY_TYPES, type SigningKeyType } from '../../lds/pki.js';
 import { createTestCardIssuer, signerPem } from '../../perso/signers.js';
-import { pathExists } from '../card-file.js';
+import { pathExists } from '../output-file.js';
 import { OutputFileError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
