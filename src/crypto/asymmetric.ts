@@ -39,8 +39,8 @@ import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { ByteInputError, concatBytes, equalBytes, hexToBytes, zeroize } from '../bytes/index.js';
 import { encodeTlv, parseTlv, tlvConstructed, TlvError, type Tlv } from '../tlv/ber.js';
 import { derAlgorithm, derBitString, derInteger, derNull, derOid, derSequence } from '../tlv/der.js';
-import { EcPointError, bytesToBigint, randomScalar, scalarBytes, standardizedGroup, type CurveParameters, type EcGroup } from './curves.js';
-import { SecurityInfoError, decodeEcParametersDer, encodeEcParameters } from './security-infos.js';
+import { EcPointError, bytesToBigint, encodeEcParameters, randomScalar, scalarBytes, standardizedGroup, type CurveParameters, type EcGroup } from './curves.js';
+import { SecurityInfoError, decodeEcParametersDer } from './security-infos.js';
 
 /** A failure of an asymmetric operation caused by its input (bad padding, wrong length, not a point). */
 export class AsymmetricCryptoError extends Error {

@@ -49,7 +49,7 @@ import { createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
 import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves/misc.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { weierstrass, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
-import { ByteInputError, concatBytes, zeroize } from '../bytes/index.js';
+import { ByteInputError, zeroize } from '../bytes/index.js';
 import { derExplicit, derInteger, derOctetString, derOid, derSequence } from '../tlv/der.js';
 
 /** A curve point (projective internally; affine on encoding). */
@@ -367,22 +367,40 @@ interface ExplicitKeyTemplate {
  * key [1] is left out so that OpenSSL computes it.
  */
 function explicitKeyTemplate(c: CurveParameters, fieldLength: number, orderLength: number): ExplicitKeyTemplate {
-  const point = new Uint8Array(1 + 2 * fieldLength);
-  point[0] = 0x04;
-  const tail = concatBytes(derInteger(c.n), derInteger(1n));
-  const params = derSequence(
-    derInteger(1),
-    derSequence(derOid('1.2.840.10045.1.1'), derInteger(c.p)), // prime-field
-    derSequence(derOctetString(scalarBytes(c.a, fieldLength)), derOctetString(scalarBytes(c.b, fieldLength))),
-    derOctetString(point),
-    tail,
-  );
-  const explicitParams = derExplicit(0, params);
+  // Base point (0, 0) as the hole: 04 and zeros, filled in per multiplication.
+  const explicitParams = derExplicit(0, encodeEcParameters({ ...c, Gx: 0n, Gy: 0n, h: 1n }, fieldLength));
   const der = derSequence(derInteger(1), derOctetString(new Uint8Array(orderLength)), explicitParams);
-  // The scalar ends right before [0]; the point ends right before `tail`, which ends the DER.
+  // The scalar ends right before [0]; the base point ends right before order and cofactor, which
+  // end the DER.
+  const tailLength = derInteger(c.n).length + derInteger(1n).length;
   const scalarAt = der.length - explicitParams.length - orderLength;
-  const baseAt = der.length - tail.length - point.length;
+  const baseAt = der.length - tailLength - (1 + 2 * fieldLength);
   return { der, scalarAt, baseAt };
+}
+
+/** id-prime-field (RFC 3279 §2.3.5, ANSI X9.62). */
+export const PRIME_FIELD_OID = '1.2.840.10045.1.1';
+
+/**
+ * DER of ECParameters (RFC 3279 §2.3.5: version 1, prime field p, curve a and b, base point,
+ * order, cofactor) with explicit prime-field parameters, field elements as `fieldLength`-byte
+ * octet strings (BSI TR-03111 §3.1.3) — the form DG14s carry and explicit-generator keys use.
+ *
+ * @example encodeEcParameters(curve, 32) // 30 81 E0 02 01 01 30 2C 06 07 2A8648CE3D0101 …
+ */
+export function encodeEcParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
+  const base = new Uint8Array(1 + 2 * fieldLength);
+  base[0] = 0x04;
+  base.set(scalarBytes(curve.Gx, fieldLength), 1);
+  base.set(scalarBytes(curve.Gy, fieldLength), 1 + fieldLength);
+  return derSequence(
+    derInteger(1),
+    derSequence(derOid(PRIME_FIELD_OID), derInteger(curve.p)),
+    derSequence(derOctetString(scalarBytes(curve.a, fieldLength)), derOctetString(scalarBytes(curve.b, fieldLength))),
+    derOctetString(base),
+    derInteger(curve.n),
+    derInteger(curve.h),
+  );
 }
 
 /**

@@ -38,8 +38,11 @@
 import * as asn1js from 'asn1js';
 import { ByteInputError, bytesToHex, equalBytes } from '../bytes/index.js';
 import { parseTlv, tlvConstructed } from '../tlv/ber.js';
-import { derInteger, derOctetString, derOid, derSequence, derSet } from '../tlv/der.js';
-import { bytesToBigint, type CurveParameters } from './curves.js';
+import { derInteger, derOid, derSequence, derSet } from '../tlv/der.js';
+import { PRIME_FIELD_OID, bytesToBigint, encodeEcParameters, type CurveParameters } from './curves.js';
+
+// ECParameters are written where the curves are (curves.ts); this module's readers keep the name.
+export { encodeEcParameters } from './curves.js';
 
 /** A malformed SecurityInfos structure or entry (the message names the entry and the field). */
 export class SecurityInfoError extends Error {
@@ -87,7 +90,6 @@ export const STANDARDIZED_DOMAIN_PARAMETERS_OID = `${BSI}.1.2`;
 /** id-ecPublicKey (RFC 3279 §2.3.5, ANSI X9.62): parameters = ECParameters. */
 export const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
 /** prime-field (ANSI X9.62): FieldID parameters = INTEGER p. */
-const PRIME_FIELD_OID = '1.2.840.10045.1.1';
 
 export interface PaceInfo {
   readonly type: 'PACEInfo';
@@ -163,38 +165,12 @@ function int(n: number, title: string): Uint8Array {
   return derInteger(n);
 }
 
-function fieldElement(v: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = v;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
-
-/** ECParameters (RFC 3279 §2.3.5): version 1, prime field, curve a and b, base point, order, cofactor. */
-function ecParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
-  const base = new Uint8Array(1 + 2 * fieldLength);
-  base[0] = 0x04;
-  base.set(fieldElement(curve.Gx, fieldLength), 1);
-  base.set(fieldElement(curve.Gy, fieldLength), 1 + fieldLength);
-  return derSequence(
-    derInteger(1),
-    derSequence(derOid(PRIME_FIELD_OID), derInteger(curve.p)),
-    derSequence(derOctetString(fieldElement(curve.a, fieldLength)), derOctetString(fieldElement(curve.b, fieldLength))),
-    derOctetString(base),
-    derInteger(curve.n),
-    derInteger(curve.h),
-  );
-}
-
 function algorithmIdentifier(d: DomainParameter): Uint8Array {
   switch (d.kind) {
     case 'standardized':
       return derSequence(derOid(STANDARDIZED_DOMAIN_PARAMETERS_OID), int(d.id, 'domainParameter.id'));
     case 'ec':
-      return derSequence(derOid(EC_PUBLIC_KEY_OID), ecParameters(d.curve, d.fieldLength));
+      return derSequence(derOid(EC_PUBLIC_KEY_OID), encodeEcParameters(d.curve, d.fieldLength));
     case 'other': {
       if (d.parameters === undefined) return derSequence(derOid(checkOid(d.algorithm, 'domainParameter.algorithm')));
       parseOne(d.parameters, 'domainParameter.parameters'); // exactly one well-formed element
@@ -597,16 +573,6 @@ export function activeAuthenticationInfos(infos: readonly SecurityInfo[]): Activ
     out.push(decoded);
   }
   return out;
-}
-
-/**
- * DER of ECParameters (RFC 3279 §2.3.5) with explicit prime-field parameters, field elements as
- * `fieldLength`-byte octet strings (BSI TR-03111 §3.1.3) — the form DG14s carry.
- *
- * @example encodeEcParameters(curve, 32) // 30 81 E0 02 01 01 30 2C 06 07 2A8648CE3D0101 …
- */
-export function encodeEcParameters(curve: CurveParameters, fieldLength: number): Uint8Array {
-  return ecParameters(curve, fieldLength);
 }
 
 /**
