@@ -413,6 +413,20 @@ export function pcscReader(
     monitor = undefined;
     if (m !== undefined) await (await m).close();
   };
+  /**
+   * Polls until the reader holds a card (`card`) or holds none (`!card`); false, with the polling
+   * context closed, when `ended` says to stop waiting first.
+   */
+  const waitUntil = async (card: boolean, ended: () => Promise<boolean>): Promise<boolean> => {
+    while ((await present()) !== card) {
+      if (await ended()) {
+        await done();
+        return false;
+      }
+      await sleep(poll);
+    }
+    return true;
+  };
   return {
     name,
     close: done,
@@ -421,13 +435,7 @@ export function pcscReader(
       let t: PcscTransport | undefined;
       let atr: Uint8Array | undefined;
       while (t === undefined) {
-        while (!(await present())) {
-          if (await ended()) {
-            await done();
-            return undefined;
-          }
-          await sleep(poll);
-        }
+        if (!(await waitUntil(true, ended))) return undefined;
         try {
           const opened = await retryMute(async () => {
             const c = await PcscTransport.open(name);
@@ -461,13 +469,7 @@ export function pcscReader(
           // A card that cannot be used is not a reason to stop the line: nothing was written to
           // it; it is reported, and the reader waits for it to be taken out.
           opts.onProblem?.(`${name}: ${why}; take it out and put in another`);
-          while (await present()) {
-            if (await ended()) {
-              await done();
-              return undefined;
-            }
-            await sleep(poll);
-          }
+          if (!(await waitUntil(false, ended))) return undefined;
         }
       }
       const transport = t;
@@ -482,13 +484,7 @@ export function pcscReader(
             await done();
             return;
           }
-          while (await present()) {
-            if (opts.stop?.aborted === true) {
-              await done();
-              return;
-            }
-            await sleep(poll);
-          }
+          await waitUntil(false, async () => opts.stop?.aborted === true);
         },
       };
     },
