@@ -66,7 +66,7 @@ import { CARD_LEVEL_APPLET, CARD_PASSWORDS, DEFAULT_PACE_PROTOCOLS, emrtdMrzInfo
 import { identityApplet } from './identity/applet.js';
 import { decodeIdentityFiles, prepareIdentityFiles, type DecodedIdentity, type IdentityFiles, type IdentitySections } from './identity/data.js';
 import { IDENTITY_AID, IDENTITY_FILES, dataGroupsToRead } from './identity/layout.js';
-import { IdentityReadError, openIdentitySession, readLoggedFile } from './identity/reader.js';
+import { IdentityReadError, openIdentitySession, readLoggedFile, type IdentitySession } from './identity/reader.js';
 import { HEALTH_APPLET } from './health/applet.js';
 import { buildHealthApplication } from './health/card.js';
 import { sodVerdict, type AppFileRead } from './health/common.js';
@@ -340,13 +340,8 @@ export interface IdentityAppRead {
 }
 
 export interface IdCardReadResult {
-  readonly access: {
-    readonly protocol: 'PACE' | 'BAC';
-    /** The password the first session was established with. */
-    readonly established: 'can' | 'mrz';
-    /** The password the session in force was established with last ('pin' after PACE with the PIN). */
-    readonly password: 'can' | 'mrz' | 'pin';
-    readonly pinVerified: boolean;
+  /** How the session was opened (the identity reader's {@link IdentitySession}), and CA and AA. */
+  readonly access: Pick<IdentitySession, 'protocol' | 'established' | 'password' | 'pinVerified'> & {
     readonly chipAuthentication: ProtocolCheck;
     readonly activeAuthentication: ProtocolCheck;
   };
