@@ -13,10 +13,11 @@
  * const ca = createEServicesCa();
  * const der = issueEServiceCertificate(ca, spki, { commonName: 'SPECIMEN AMINA (authentication)', serialNumber: '29963400001' }, 'authentication', { notBefore, notAfter });
  */
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { equalBytes } from '../../bytes/index.js';
 import { decodeSubjectPublicKeyInfo, type PublicKeyInfo } from '../../crypto/asymmetric.js';
 import type { EServiceKeyPair } from '../../holder/types.js';
+import { privateKeyObject } from '../../lds/algorithms.js';
 import { testName, writeCertificate } from '../../lds/x509.js';
 import type { CertifiedKey } from '../../lds/pki.js';
 import { AppDataError } from '../health/common.js';
@@ -84,7 +85,7 @@ export function issueEServiceCertificate(
     subject: testName({ country, commonName: subject.commonName, serialNumber: subject.serialNumber }),
     issuer: ca.certificate,
     publicKey,
-    signer: createPrivateKey({ key: Buffer.from(ca.privateKey), format: 'der', type: 'pkcs8' }),
+    signer: privateKeyObject(ca.privateKey),
     notBefore: validity.notBefore,
     notAfter: validity.notAfter,
     keyUsage: usageBits(usage, info),
