@@ -58,6 +58,15 @@ const CASES: readonly { c: ApduCase; apdu: string; nc: number; ne: number }[] = 
   { c: '4E', apdu: '00D600000000020102' + '0001', nc: 2, ne: 1 },
 ];
 
+describe('hexToBytes errors name the position, never the characters', () => {
+  it('a PIN inside an APDU or a key with a stray character is not echoed', () => {
+    expect(() => hexToBytes('0020000108 3132333435363G', 'APDU')).toThrow('APDU: not hex at byte 12 of 12 (the value is not shown)');
+    expect(() => hexToBytes('0011223344Zz', 'key')).toThrow(/^key: not hex at byte 6 of 6 /);
+    expect(() => hexToBytes('0011223344Zz', 'key')).not.toThrow(/Zz|44/);
+    expect(() => hexToBytes('123', 'key')).toThrow('key: expected an even number of hex digits, got 3');
+  });
+});
+
 describe('command APDU cases (ISO/IEC 7816-3 §12.1.3)', () => {
   it.each(CASES)('case $c: $apdu → Nc=$nc Ne=$ne, and encodes back byte for byte', ({ c, apdu, nc, ne }) => {
     const cmd = parseCommandApdu(h(apdu));

@@ -197,6 +197,15 @@ describe('CHIPWRIGHT_IMAGE_KEY', () => {
 });
 
 describe('send', () => {
+  it('a malformed APDU argument is named by its header, never shown with its data (a PIN in VERIFY)', async () => {
+    await newCard('pinleak.json');
+    const r = await cli(['send', '--card', 'pinleak.json', '00200001083132333435363G']);
+    expect(r.code).toBe(EXIT.USAGE);
+    expectOneErrorLine(r);
+    expect(r.stderr).toContain('APDU 1 (00200001…): not hex at byte 12 of 12');
+    expect(r.stderr).not.toMatch(/3132|363G|123456/);
+  });
+
   it('round trip: SELECT MF answers 9000; responses are upper-case hex with SW, one per line', async () => {
     await newCard('rt.json', ['--serial', 'A1B2C3D4']);
     const r = await cli(['send', '--card', 'rt.json', '00A4000C023F00', '00 ca 00 46 00', '00A4000C021234']);

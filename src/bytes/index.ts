@@ -18,7 +18,9 @@ const HEX_UPPER: readonly string[] = Array.from({ length: 256 }, (_, i) =>
 
 /**
  * Parses hex. Whitespace, ':' and '-' between bytes are ignored, so traces and scripts can be
- * pasted as they are; anything else, or an odd number of digits, is an error naming `title`.
+ * pasted as they are; anything else, or an odd number of digits, is an error naming `title` and
+ * the position — never the characters: hex often holds a key, a PIN inside an APDU or an MRZ-derived
+ * value, and the message may reach a log.
  *
  * @example hexToBytes('3F 00') // Uint8Array [0x3f, 0x00]
  */
@@ -32,9 +34,7 @@ export function hexToBytes(hex: string, title = 'hex'): Uint8Array {
     const hi = hexNibble(clean.charCodeAt(2 * i));
     const lo = hexNibble(clean.charCodeAt(2 * i + 1));
     if (hi < 0 || lo < 0) {
-      throw new ByteInputError(
-        `${title}: "${clean.slice(2 * i, 2 * i + 2)}" at byte ${i} is not hex`,
-      );
+      throw new ByteInputError(`${title}: not hex at byte ${i + 1} of ${out.length} (the value is not shown)`);
     }
     out[i] = (hi << 4) | lo;
   }

@@ -33,7 +33,9 @@ export function intOption(value: string, name: string, min: number, max: number)
  */
 export function apduArguments(args: readonly string[]): Uint8Array[] {
   return args.map((a, i) => {
-    const name = `APDU ${i + 1} ("${a.length > 40 ? `${a.slice(0, 37)}...` : a}")`;
+    // Named by its header only: the data field may hold a PIN (VERIFY) or a key.
+    const head = a.replace(/[\s:-]/g, '').slice(0, 8);
+    const name = `APDU ${i + 1} (${/^[0-9A-Fa-f]+$/.test(head) ? head.toUpperCase() : 'not hex'}…)`;
     const b = hexToBytes(a, name);
     if (b.length < 4) {
       throw new UsageError(`${name}: ${b.length} bytes, an APDU has at least 4 (CLA INS P1 P2); quote an APDU written with spaces`);
